@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The forwarder's ABI: every map key and value shared by the BPF programs and the C++ agent.
+ * Included by the BPF programs and by daemon/, both through <linux/types.h>.
+ * Changing a layout here changes both sides at once; keep fields naturally aligned.
+ */
+#ifndef VRFABRIC_VR_ABI_H
+#define VRFABRIC_VR_ABI_H
+
+#include <linux/types.h>
+
+#define VR_ETH_ALEN 6
+
+/* Map sizes: the datapath's capacity. */
+#define VR_MAX_IFACES 4096
+#define VR_MAX_NEXTHOPS 65536
+#define VR_MAX_ROUTES 262144
+#define VR_MAX_L2 262144
+#define VR_MAX_LABELS 65536
+#define VR_MAX_VNIS 16384
+
+/* MPLS labels below 16 are reserved (RFC 3032); the agent allocates from here. */
+#define VR_LABEL_MIN 16
+#define VR_LABEL_MAX ((1u << 20) - 1)
+
+/* Well-known ports of the encapsulations. */
+#define VR_VXLAN_PORT 4789   /* RFC 7348 */
+#define VR_MPLSUDP_PORT 6635 /* RFC 7510 */
+
+/* Outer Ethernet + IPv4 + UDP + VXLAN: the longest encapsulation. Workload MTU is the
+ * fabric MTU less this, so no encapsulated frame exceeds the fabric MTU. */
+#define VR_MAX_ENCAP_OVERHEAD 50
+
+/* Interface table: ifindex (in the agent's namespace) -> role and VRF. */
+enum vr_iface_kind {
+	VR_IFACE_WORKLOAD = 1, /* host end of a workload veth */
+	VR_IFACE_FABRIC = 2,   /* underlay link towards other hosts */
+};
+
+struct vr_iface {
+	__u32 vrf;               /* workload: the VRF it belongs to */
+	__u32 nh_id;             /* workload: the next hop that delivers to it */
+	__u8 mac[VR_ETH_ALEN];   /* workload: the workload's MAC; fabric: our underlay MAC */
+	__u16 kind;              /* enum vr_iface_kind */
+	__u32 fabric_ip;         /* fabric: our underlay IPv4 (network order) */
+	__u32 flags;             /* VR_IFACE_F_* */
+};
+
+#define VR_IFACE_F_POLICY 0x1 /* reserved: interface has policy (flow table) */
+
+/* Next hops: what to do with a packet once its destination is known. */
+enum vr_nh_type {
+	VR_NH_INVALID = 0,
+	VR_NH_IFACE = 1,   /* deliver to a local workload interface */
+	VR_NH_TUNNEL = 2,  /* encapsulate towards another host */
+	VR_NH_DISCARD = 3, /* drop (blackhole) */
+	VR_NH_RECEIVE = 4, /* addressed to us (gateway); handed to the agent/stack */
+};
+
+enum vr_encap {
+	VR_ENCAP_NONE = 0,
+	VR_ENCAP_VXLAN = 1,   /* RFC 7348 */
+	VR_ENCAP_MPLSUDP = 2, /* RFC 7510 */
+	VR_ENCAP_MPLSGRE = 3, /* RFC 4023 */
+};
+
+struct vr_nexthop {
+	__u8 type;                   /* enum vr_nh_type */
+	__u8 encap;                  /* tunnel: enum vr_encap */
+	__u16 pad;
+	__u32 ifindex;               /* iface: workload veth; tunnel: fabric interface */
+	__u8 dmac[VR_ETH_ALEN];      /* iface: workload MAC; tunnel: underlay next-hop MAC */
+	__u8 smac[VR_ETH_ALEN];      /* tunnel: our underlay MAC */
+	__u32 tun_src;               /* tunnel: outer source IPv4 (network order) */
+	__u32 tun_dst;               /* tunnel: outer destination IPv4 (network order) */
+};
+
+/*
+ * A forwarding entry, the value of both the L3 FIBs and the L2 table: which next hop, the
+ * label or VNI the remote end expects, and (for L3 routes to a host) the destination MAC
+ * that a routed packet is rewritten to, so routed and bridged packets leave identically.
+ */
+struct vr_fwd {
+	__u32 nh_id;
+	__u32 label;                 /* tunnel: MPLS label or VNI, by the next hop's encap */
+	__u8 mac[VR_ETH_ALEN];       /* L3 host route: the destination's MAC */
+	__u16 flags;                 /* VR_FWD_F_* */
+};
+
+#define VR_FWD_F_HAS_MAC 0x1 /* mac is valid (routed packets are rewritten to it) */
+#define VR_FWD_F_HOST 0x2    /* a /32 or /128: ARP and ND for this address are answered with mac */
+
+/* LPM keys: prefixlen counts the VRF's 32 bits plus the prefix's own length. */
+struct vr_fib4_key {
+	__u32 prefixlen;
+	__u32 vrf;                   /* always matched whole, so its byte order is free */
+	__u32 addr;                  /* network order */
+};
+
+struct vr_fib6_key {
+	__u32 prefixlen;
+	__u32 vrf;
+	__u8 addr[16];
+};
+
+struct vr_l2_key {
+	__u32 vrf;
+	__u8 mac[VR_ETH_ALEN];
+	__u16 pad;
+};
+
+/* Per-host settings: one entry in vr_config. */
+struct vr_config {
+	__u8 router_mac[VR_ETH_ALEN]; /* the distributed gateway's MAC: the same on every VRF */
+	__u16 pad;
+	__u32 fabric_ifindex;
+	__u32 fabric_ip;              /* network order */
+};
+
+/* Per-CPU counters, indexed by these; names for display live in daemon/counters.cpp. */
+enum vr_counter {
+	VR_CNT_RX_WORKLOAD = 0,
+	VR_CNT_RX_FABRIC,
+	VR_CNT_FWD_LOCAL,     /* delivered to a local workload */
+	VR_CNT_ENCAP_VXLAN,
+	VR_CNT_ENCAP_MPLSUDP,
+	VR_CNT_ENCAP_MPLSGRE,
+	VR_CNT_DECAP_VXLAN,
+	VR_CNT_DECAP_MPLSUDP,
+	VR_CNT_DECAP_MPLSGRE,
+	VR_CNT_ROUTED,        /* crossed subnets through the distributed gateway */
+	VR_CNT_ARP_REPLY,
+	VR_CNT_ND_REPLY,
+	VR_CNT_GW_ECHO_REPLY, /* the distributed gateway answered a ping */
+	VR_CNT_PUNT,          /* passed to the host stack / agent */
+	VR_CNT_FABRIC_PASS,   /* underlay traffic not for the forwarder (BGP, ARP…) */
+	/* drops by reason */
+	VR_CNT_DROP_TRUNCATED,
+	VR_CNT_DROP_BAD_ETHERTYPE,
+	VR_CNT_DROP_BAD_IP,
+	VR_CNT_DROP_UNKNOWN_IFACE,
+	VR_CNT_DROP_NO_ROUTE,
+	VR_CNT_DROP_NO_L2,
+	VR_CNT_DROP_BAD_NH,
+	VR_CNT_DROP_DISCARD_NH,
+	VR_CNT_DROP_TTL,
+	VR_CNT_DROP_UNKNOWN_VNI,
+	VR_CNT_DROP_UNKNOWN_LABEL,
+	VR_CNT_DROP_BAD_VXLAN,
+	VR_CNT_DROP_BAD_MPLS,
+	VR_CNT_DROP_BAD_GRE,
+	VR_CNT_DROP_ARP_UNKNOWN,  /* ARP/NS for an address not in the tables */
+	VR_CNT_DROP_FLOOD,        /* broadcast/multicast that is never flooded */
+	VR_CNT_DROP_SPOOF,        /* source MAC is not the interface's workload */
+	VR_CNT_DROP_ENCAP_FAIL,
+	VR_CNT_MAX,
+};
+
+#endif

@@ -1,0 +1,375 @@
+#include "agent_state.h"
+
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "links.h"
+
+namespace vrfabric {
+
+namespace {
+constexpr int kNeighborTimeoutMs = 3000;
+
+vr_fwd make_fwd(uint32_t nh, uint32_t label, const Mac* mac, bool host) {
+  vr_fwd f{};
+  f.nh_id = nh;
+  f.label = label;
+  if (mac) {
+    std::copy(mac->begin(), mac->end(), f.mac);
+    f.flags |= VR_FWD_F_HAS_MAC;
+    if (host) f.flags |= VR_FWD_F_HOST;
+  }
+  return f;
+}
+}  // namespace
+
+vr_encap parse_encap(const std::string& name) {
+  if (name == "vxlan") return VR_ENCAP_VXLAN;
+  if (name == "mplsudp" || name == "mpls-over-udp") return VR_ENCAP_MPLSUDP;
+  if (name == "mplsgre" || name == "mpls-over-gre") return VR_ENCAP_MPLSGRE;
+  throw AgentError(fmt::format("unknown encapsulation '{}' (vxlan, mplsudp or mplsgre)", name));
+}
+
+const char* encap_name(uint8_t encap) {
+  switch (encap) {
+    case VR_ENCAP_VXLAN: return "vxlan";
+    case VR_ENCAP_MPLSUDP: return "mplsudp";
+    case VR_ENCAP_MPLSGRE: return "mplsgre";
+  }
+  return "none";
+}
+
+uint32_t parse_ipv4(const std::string& text) {
+  in_addr a{};
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) throw AgentError(fmt::format("'{}' is not an IPv4 address", text));
+  return a.s_addr;
+}
+
+std::string ipv4_str(uint32_t addr) {
+  char buf[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &addr, buf, sizeof buf);
+  return buf;
+}
+
+AgentState::AgentState(Datapath& dp, const AgentConfig& cfg) : dp_(dp), cfg_(cfg) {
+  auto fabric = links::get(cfg_.fabric_ifname);
+  if (cfg_.fabric_ip == 0) cfg_.fabric_ip = fabric.ipv4;
+  if (cfg_.fabric_ip == 0)
+    throw AgentError(fmt::format("fabric interface {} has no IPv4 address; give --fabric-ip", cfg_.fabric_ifname));
+  fabric_ifindex_ = fabric.ifindex;
+  fabric_mac_ = fabric.mac;
+
+  vr_config c{};
+  std::copy(cfg_.router_mac.begin(), cfg_.router_mac.end(), c.router_mac);
+  c.fabric_ifindex = static_cast<uint32_t>(fabric_ifindex_);
+  c.fabric_ip = cfg_.fabric_ip;
+  dp_.set_config(c);
+
+  vr_iface fi{};
+  fi.kind = VR_IFACE_FABRIC;
+  fi.fabric_ip = cfg_.fabric_ip;
+  std::copy(fabric_mac_.begin(), fabric_mac_.end(), fi.mac);
+  dp_.set_iface(static_cast<uint32_t>(fabric_ifindex_), fi);
+  dp_.set_nexthop(kNhDiscard, vr_nexthop{.type = VR_NH_DISCARD});
+  dp_.set_nexthop(kNhReceive, vr_nexthop{.type = VR_NH_RECEIVE});
+  dp_.attach_fabric(fabric_ifindex_);
+  spdlog::info("fabric {} ifindex {} address {}", cfg_.fabric_ifname, fabric_ifindex_, ipv4_str(cfg_.fabric_ip));
+}
+
+AgentState::~AgentState() {
+  for (auto& [name, ifc] : ifaces_) {
+    dp_.detach(ifc.ifindex);
+    links::delete_link(name);
+  }
+  dp_.detach(fabric_ifindex_);
+}
+
+const Vrf& AgentState::vrf(const std::string& name) const {
+  auto it = vrfs_.find(name);
+  if (it == vrfs_.end()) throw AgentError(fmt::format("no VRF named '{}'", name));
+  return it->second;
+}
+
+uint32_t AgentState::alloc_nh() {
+  if (!free_nh_.empty()) {
+    uint32_t id = *free_nh_.begin();
+    free_nh_.erase(free_nh_.begin());
+    return id;
+  }
+  if (next_nh_ >= VR_MAX_NEXTHOPS) throw AgentError("next-hop table full");
+  return next_nh_++;
+}
+
+void AgentState::free_nh(uint32_t id) {
+  dp_.del_nexthop(id);
+  free_nh_.insert(id);
+}
+
+uint32_t AgentState::alloc_label() {
+  if (!free_labels_.empty()) {
+    uint32_t l = *free_labels_.begin();
+    free_labels_.erase(free_labels_.begin());
+    return l;
+  }
+  if (next_label_ > VR_LABEL_MAX) throw AgentError("MPLS label space exhausted");
+  return next_label_++;
+}
+
+const Vrf& AgentState::add_vrf(const std::string& name, std::optional<uint32_t> vni) {
+  if (name.empty()) throw AgentError("a VRF needs a name");
+  if (vrfs_.count(name)) throw AgentError(fmt::format("VRF '{}' already exists", name));
+  if (vni && (*vni == 0 || *vni >= (1u << 24))) throw AgentError(fmt::format("VNI {} is outside 1..16777215", *vni));
+  if (vni && vnis_.count(*vni)) throw AgentError(fmt::format("VNI {} is already in use", *vni));
+  Vrf v{name, next_vrf_++, vni};
+  if (vni) {
+    dp_.set_vni(*vni, v.id);
+    vnis_[*vni] = v.id;
+  }
+  spdlog::info("vrf {} id {} vni {}", name, v.id, vni ? std::to_string(*vni) : "-");
+  return vrfs_[name] = v;
+}
+
+void AgentState::del_vrf(const std::string& name) {
+  const Vrf v = vrf(name);
+  std::string users;
+  for (auto& [n, ifc] : ifaces_)
+    if (ifc.spec.vrf == name) users += " interface " + n;
+  for (auto& [key, ep] : endpoints_)
+    if (key.first == name) users += " endpoint " + mac_str(key.second);
+  if (!users.empty()) throw AgentError(fmt::format("VRF '{}' is still used by:{}", name, users));
+  for (auto it = routes_.begin(); it != routes_.end();) {
+    auto cur = it++;
+    if (cur->first.first == v.id) drop_route(v.id, cur->first.second);
+  }
+  for (auto it = vnis_.begin(); it != vnis_.end();) {
+    auto cur = it++;
+    if (cur->second == v.id) del_vni(cur->first);
+  }
+  vrfs_.erase(name);
+}
+
+void AgentState::add_vni(uint32_t vni, const std::string& name) {
+  Vrf& v = vrfs_.at(vrf(name).name);
+  if (vni == 0 || vni >= (1u << 24)) throw AgentError(fmt::format("VNI {} is outside 1..16777215", vni));
+  if (vnis_.count(vni)) throw AgentError(fmt::format("VNI {} is already in use", vni));
+  dp_.set_vni(vni, v.id);
+  vnis_[vni] = v.id;
+  if (!v.vni) v.vni = vni;
+}
+
+void AgentState::del_vni(uint32_t vni) {
+  auto it = vnis_.find(vni);
+  if (it == vnis_.end()) throw AgentError(fmt::format("VNI {} is not configured", vni));
+  dp_.del_vni(vni);
+  for (auto& [n, v] : vrfs_)
+    if (v.vni == vni) v.vni.reset();
+  vnis_.erase(it);
+}
+
+void AgentState::put_route(uint32_t vrf_id, const Prefix& p, const vr_fwd& fwd, const std::string& owner) {
+  dp_.set_route(vrf_id, p, fwd);
+  routes_[{vrf_id, p}] = Route{fwd, owner};
+}
+
+void AgentState::drop_route(uint32_t vrf_id, const Prefix& p) {
+  auto it = routes_.find({vrf_id, p});
+  if (it == routes_.end()) return;
+  dp_.del_route(vrf_id, p);
+  if (it->second.owner == "static") tunnel_unref(it->second.fwd.nh_id);
+  routes_.erase(it);
+}
+
+void AgentState::put_l2(uint32_t vrf_id, const Mac& mac, const vr_fwd& fwd, const std::string& owner) {
+  dp_.set_l2(vrf_id, mac, fwd);
+  l2_[{vrf_id, mac}] = Route{fwd, owner};
+}
+
+void AgentState::drop_l2(uint32_t vrf_id, const Mac& mac) {
+  dp_.del_l2(vrf_id, mac);
+  l2_.erase({vrf_id, mac});
+}
+
+const Interface& AgentState::add_interface(const InterfaceSpec& spec) {
+  if (ifaces_.count(spec.name)) throw AgentError(fmt::format("interface '{}' already exists", spec.name));
+  if (spec.netns.empty()) throw AgentError("an interface needs the workload's netns");
+  const Vrf& v = vrf(spec.vrf);
+  if (spec.mac[0] & 1) throw AgentError(fmt::format("{} is a multicast MAC", mac_str(spec.mac)));
+  if (l2_.count({v.id, spec.mac}))
+    throw AgentError(fmt::format("MAC {} is already in VRF '{}' ({})", mac_str(spec.mac), spec.vrf,
+                                 l2_.at({v.id, spec.mac}).owner));
+  for (auto& ip : spec.ips) {
+    if (!ip.is_host()) throw AgentError(fmt::format("{}: an interface address must be a host address", ip.str()));
+    if (routes_.count({v.id, ip}))
+      throw AgentError(fmt::format("{} is already routed in VRF '{}' ({})", ip.str(), spec.vrf,
+                                   routes_.at({v.id, ip}).owner));
+  }
+
+  auto fabric = links::get(cfg_.fabric_ifname);
+  Interface ifc{spec};
+  try {
+    ifc.ifindex = links::create_workload_veth({spec.name, spec.netns, spec.peer_name, spec.mac,
+                                               fabric.mtu - VR_MAX_ENCAP_OVERHEAD,
+                                               dp_.peer_pass_fd()});
+  } catch (const std::exception& e) {
+    throw AgentError(e.what());
+  }
+  try {
+    ifc.nh_id = alloc_nh();
+    vr_nexthop nh{.type = VR_NH_IFACE, .ifindex = static_cast<uint32_t>(ifc.ifindex)};
+    std::copy(spec.mac.begin(), spec.mac.end(), nh.dmac);
+    dp_.set_nexthop(ifc.nh_id, nh);
+    ifc.label = alloc_label();
+    dp_.set_label(ifc.label, ifc.nh_id);
+    vr_iface entry{.vrf = v.id, .nh_id = ifc.nh_id, .kind = VR_IFACE_WORKLOAD};
+    std::copy(spec.mac.begin(), spec.mac.end(), entry.mac);
+    dp_.set_iface(static_cast<uint32_t>(ifc.ifindex), entry);
+    std::string owner = "interface " + spec.name;
+    put_l2(v.id, spec.mac, make_fwd(ifc.nh_id, 0, nullptr, false), owner);
+    for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(ifc.nh_id, 0, &spec.mac, true), owner);
+    dp_.attach_workload(ifc.ifindex);
+  } catch (const std::exception& e) {
+    ifaces_[spec.name] = ifc;  // let del_interface undo whatever was done
+    del_interface(spec.name);
+    throw AgentError(e.what());
+  }
+  spdlog::info("interface {} vrf {} mac {} label {} nh {}", spec.name, spec.vrf, mac_str(spec.mac), ifc.label, ifc.nh_id);
+  return ifaces_[spec.name] = ifc;
+}
+
+void AgentState::del_interface(const std::string& name) {
+  auto it = ifaces_.find(name);
+  if (it == ifaces_.end()) throw AgentError(fmt::format("no interface named '{}'", name));
+  const Interface ifc = it->second;
+  uint32_t vrf_id = vrf(ifc.spec.vrf).id;
+  dp_.detach(ifc.ifindex);
+  for (auto& ip : ifc.spec.ips) drop_route(vrf_id, ip);
+  auto l2 = l2_.find({vrf_id, ifc.spec.mac});
+  if (l2 != l2_.end() && l2->second.owner == "interface " + name) drop_l2(vrf_id, ifc.spec.mac);
+  if (ifc.ifindex) dp_.del_iface(static_cast<uint32_t>(ifc.ifindex));
+  if (ifc.label) {
+    dp_.del_label(ifc.label);
+    free_labels_.insert(ifc.label);
+  }
+  if (ifc.nh_id) free_nh(ifc.nh_id);
+  links::delete_link(name);
+  ifaces_.erase(it);
+  spdlog::info("interface {} removed", name);
+}
+
+uint32_t AgentState::tunnel_ref(uint32_t remote, vr_encap encap) {
+  auto key = std::make_pair(remote, encap);
+  auto it = tunnels_.find(key);
+  if (it != tunnels_.end()) {
+    it->second.refs++;
+    return it->second.nh_id;
+  }
+  if (remote == cfg_.fabric_ip) throw AgentError("a tunnel cannot point at this host's own fabric address");
+  auto dmac = links::resolve_neighbor(fabric_ifindex_, remote, kNeighborTimeoutMs);
+  if (!dmac)
+    throw AgentError(fmt::format("cannot resolve underlay neighbour {} on {}", ipv4_str(remote), cfg_.fabric_ifname));
+  Tunnel t{remote, encap, alloc_nh(), *dmac, 1};
+  vr_nexthop nh{.type = VR_NH_TUNNEL, .encap = static_cast<uint8_t>(encap),
+                .ifindex = static_cast<uint32_t>(fabric_ifindex_), .tun_src = cfg_.fabric_ip, .tun_dst = remote};
+  std::copy(dmac->begin(), dmac->end(), nh.dmac);
+  std::copy(fabric_mac_.begin(), fabric_mac_.end(), nh.smac);
+  dp_.set_nexthop(t.nh_id, nh);
+  tunnels_[key] = t;
+  return t.nh_id;
+}
+
+void AgentState::tunnel_unref(uint32_t nh_id) {
+  for (auto it = tunnels_.begin(); it != tunnels_.end(); ++it) {
+    if (it->second.nh_id != nh_id) continue;
+    if (--it->second.refs == 0) {
+      free_nh(nh_id);
+      tunnels_.erase(it);
+    }
+    return;
+  }
+}
+
+void AgentState::add_endpoint(const EndpointSpec& in) {
+  const Vrf& v = vrf(in.vrf);
+  EndpointSpec spec = in;
+  if (spec.encap == VR_ENCAP_NONE) spec.encap = cfg_.default_encap;
+  if (spec.remote == 0) throw AgentError("an endpoint needs the remote host's fabric address");
+  if (spec.mac[0] & 1) throw AgentError(fmt::format("{} is a multicast MAC", mac_str(spec.mac)));
+  if (spec.encap == VR_ENCAP_VXLAN && spec.label == 0) {
+    if (!v.vni) throw AgentError(fmt::format("VRF '{}' has no VNI: give the endpoint a label", in.vrf));
+    spec.label = *v.vni;
+  }
+  if (spec.encap != VR_ENCAP_VXLAN && (spec.label < VR_LABEL_MIN || spec.label > VR_LABEL_MAX))
+    throw AgentError(fmt::format("MPLS label {} is outside {}..{}", spec.label, VR_LABEL_MIN, VR_LABEL_MAX));
+  std::string owner = "endpoint " + mac_str(spec.mac);
+  auto l2 = l2_.find({v.id, spec.mac});
+  if (l2 != l2_.end() && l2->second.owner != owner)
+    throw AgentError(fmt::format("MAC {} is already in VRF '{}' ({})", mac_str(spec.mac), in.vrf, l2->second.owner));
+  for (auto& ip : spec.ips) {
+    if (!ip.is_host()) throw AgentError(fmt::format("{}: an endpoint address must be a host address", ip.str()));
+    auto r = routes_.find({v.id, ip});
+    if (r != routes_.end() && r->second.owner != owner)
+      throw AgentError(fmt::format("{} is already routed in VRF '{}' ({})", ip.str(), in.vrf, r->second.owner));
+  }
+
+  uint32_t nh = tunnel_ref(spec.remote, spec.encap);
+  if (endpoints_.count({in.vrf, spec.mac})) del_endpoint(in.vrf, spec.mac);  // moved: replace
+  put_l2(v.id, spec.mac, make_fwd(nh, spec.label, &spec.mac, false), owner);
+  for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(nh, spec.label, &spec.mac, true), owner);
+  endpoints_[{in.vrf, spec.mac}] = spec;
+}
+
+void AgentState::del_endpoint(const std::string& vrf_name, const Mac& mac) {
+  auto it = endpoints_.find({vrf_name, mac});
+  if (it == endpoints_.end())
+    throw AgentError(fmt::format("no endpoint {} in VRF '{}'", mac_str(mac), vrf_name));
+  uint32_t vrf_id = vrf(vrf_name).id;
+  auto l2 = l2_.find({vrf_id, mac});
+  uint32_t nh = l2 != l2_.end() ? l2->second.fwd.nh_id : 0;
+  for (auto& ip : it->second.ips) drop_route(vrf_id, ip);
+  drop_l2(vrf_id, mac);
+  tunnel_unref(nh);
+  endpoints_.erase(it);
+}
+
+void AgentState::add_route(const std::string& vrf_name, const Prefix& p, const NexthopSpec& spec) {
+  const Vrf& v = vrf(vrf_name);
+  auto existing = routes_.find({v.id, p});
+  if (existing != routes_.end() && existing->second.owner != "static")
+    throw AgentError(fmt::format("{} in VRF '{}' belongs to {}", p.str(), vrf_name, existing->second.owner));
+  vr_fwd fwd{};
+  switch (spec.kind) {
+    case NexthopSpec::Discard:
+      fwd = make_fwd(kNhDiscard, 0, nullptr, false);
+      break;
+    case NexthopSpec::Receive:
+      fwd = make_fwd(kNhReceive, 0, &cfg_.router_mac, p.is_host());
+      break;
+    case NexthopSpec::Interface: {
+      auto it = ifaces_.find(spec.interface);
+      if (it == ifaces_.end()) throw AgentError(fmt::format("no interface named '{}'", spec.interface));
+      if (it->second.spec.vrf != vrf_name)
+        throw AgentError(fmt::format("interface '{}' is in VRF '{}', not '{}'", spec.interface, it->second.spec.vrf, vrf_name));
+      fwd = make_fwd(it->second.nh_id, 0, &it->second.spec.mac, false);
+      break;
+    }
+    case NexthopSpec::Tunnel:
+      if (!spec.mac) throw AgentError("a route through a tunnel needs the destination MAC ('mac')");
+      fwd = make_fwd(tunnel_ref(spec.remote, spec.encap), spec.label, &*spec.mac, false);
+      break;
+  }
+  drop_route(v.id, p);
+  put_route(v.id, p, fwd, "static");
+}
+
+void AgentState::del_route(const std::string& vrf_name, const Prefix& p) {
+  const Vrf& v = vrf(vrf_name);
+  auto it = routes_.find({v.id, p});
+  if (it == routes_.end()) throw AgentError(fmt::format("no route {} in VRF '{}'", p.str(), vrf_name));
+  if (it->second.owner != "static")
+    throw AgentError(fmt::format("{} belongs to {}; remove that instead", p.str(), it->second.owner));
+  drop_route(v.id, p);
+}
+
+}  // namespace vrfabric

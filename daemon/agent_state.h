@@ -1,0 +1,143 @@
+#pragma once
+// The agent's model of what its forwarder should hold: VRFs, workload interfaces, tunnels to
+// other hosts, routes and L2 entries, by name. Every change is validated here, then written
+// to the Datapath; the maps never hold an entry this model does not know.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "datapath.h"
+
+namespace vrfabric {
+
+// A request that cannot be carried out: the message goes back to the API client as is.
+struct AgentError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum : uint32_t { kNhDiscard = 1, kNhReceive = 2, kNhFirstDynamic = 3 };
+
+struct AgentConfig {
+  std::string fabric_ifname;
+  uint32_t fabric_ip = 0;      // network order; 0 = take the interface's first IPv4
+  Mac router_mac{0x00, 0x00, 0x5e, 0x00, 0x01, 0x00};  // the distributed gateway MAC
+  vr_encap default_encap = VR_ENCAP_MPLSUDP;
+};
+
+struct Vrf {
+  std::string name;
+  uint32_t id = 0;
+  std::optional<uint32_t> vni;
+};
+
+struct InterfaceSpec {
+  std::string name;            // host end, in the agent's namespace
+  std::string vrf;
+  Mac mac{};                   // the workload's MAC
+  std::string netns;           // the workload's namespace
+  std::string peer_name = "eth0";
+  std::vector<Prefix> ips;     // host addresses the workload owns (for FIB and ARP/ND)
+};
+
+struct Interface {
+  InterfaceSpec spec;
+  int ifindex = 0;
+  uint32_t nh_id = 0;
+  uint32_t label = 0;
+};
+
+// A workload on another host: what an EVPN type-2 MAC/IP route carries.
+struct EndpointSpec {
+  std::string vrf;
+  Mac mac{};
+  std::vector<Prefix> ips;
+  uint32_t remote = 0;         // the other host's fabric IPv4, network order
+  vr_encap encap = VR_ENCAP_NONE;
+  uint32_t label = 0;          // MPLS label, or VNI (defaults to the VRF's) for VXLAN
+};
+
+struct Tunnel {
+  uint32_t remote = 0;
+  vr_encap encap = VR_ENCAP_NONE;
+  uint32_t nh_id = 0;
+  Mac dmac{};
+  int refs = 0;
+};
+
+struct Route {
+  vr_fwd fwd{};
+  std::string owner;           // "interface X", "endpoint M", "static"
+};
+
+// What route.add accepts as a next hop.
+struct NexthopSpec {
+  enum Kind { Discard, Receive, Interface, Tunnel } kind = Discard;
+  std::string interface;
+  uint32_t remote = 0;
+  vr_encap encap = VR_ENCAP_NONE;
+  uint32_t label = 0;
+  std::optional<Mac> mac;
+};
+
+class AgentState {
+ public:
+  AgentState(Datapath& dp, const AgentConfig& cfg);
+  ~AgentState();  // removes the veths it created and detaches from the fabric
+
+  const Vrf& add_vrf(const std::string& name, std::optional<uint32_t> vni);
+  void del_vrf(const std::string& name);
+  const Interface& add_interface(const InterfaceSpec& spec);
+  void del_interface(const std::string& name);
+  void add_endpoint(const EndpointSpec& spec);
+  void del_endpoint(const std::string& vrf, const Mac& mac);
+  void add_route(const std::string& vrf, const Prefix& p, const NexthopSpec& nh);
+  void del_route(const std::string& vrf, const Prefix& p);
+  void add_vni(uint32_t vni, const std::string& vrf);
+  void del_vni(uint32_t vni);
+
+  const std::map<std::string, Vrf>& vrfs() const { return vrfs_; }
+  const std::map<std::string, Interface>& interfaces() const { return ifaces_; }
+  const std::map<std::pair<uint32_t, vr_encap>, Tunnel>& tunnels() const { return tunnels_; }
+  const std::map<std::pair<uint32_t, Prefix>, Route>& routes() const { return routes_; }
+  const std::map<std::pair<uint32_t, Mac>, Route>& l2() const { return l2_; }
+  const std::map<std::pair<std::string, Mac>, EndpointSpec>& endpoints() const { return endpoints_; }
+  const AgentConfig& config() const { return cfg_; }
+  Datapath& datapath() { return dp_; }
+
+ private:
+  Datapath& dp_;
+  AgentConfig cfg_;
+  Mac fabric_mac_{};
+  int fabric_ifindex_ = 0;
+  std::map<std::string, Vrf> vrfs_;
+  std::map<std::string, Interface> ifaces_;
+  std::map<std::pair<uint32_t, vr_encap>, Tunnel> tunnels_;
+  std::map<std::pair<uint32_t, Prefix>, Route> routes_;  // (vrf id, prefix)
+  std::map<std::pair<uint32_t, Mac>, Route> l2_;         // (vrf id, mac)
+  std::map<std::pair<std::string, Mac>, EndpointSpec> endpoints_;
+  std::map<uint32_t, uint32_t> vnis_;                    // vni -> vrf id
+  std::set<uint32_t> free_nh_, free_labels_;
+  uint32_t next_nh_ = kNhFirstDynamic, next_label_ = VR_LABEL_MIN, next_vrf_ = 1;
+
+  const Vrf& vrf(const std::string& name) const;
+  uint32_t alloc_nh();
+  void free_nh(uint32_t id);
+  uint32_t alloc_label();
+  uint32_t tunnel_ref(uint32_t remote, vr_encap encap);
+  void tunnel_unref(uint32_t nh_id);
+  void put_route(uint32_t vrf, const Prefix& p, const vr_fwd& fwd, const std::string& owner);
+  void drop_route(uint32_t vrf, const Prefix& p);
+  void put_l2(uint32_t vrf, const Mac& mac, const vr_fwd& fwd, const std::string& owner);
+  void drop_l2(uint32_t vrf, const Mac& mac);
+};
+
+vr_encap parse_encap(const std::string& name);  // "vxlan" | "mplsudp" | "mplsgre"
+const char* encap_name(uint8_t encap);
+uint32_t parse_ipv4(const std::string& text);   // network order; throws AgentError
+std::string ipv4_str(uint32_t addr);
+
+}  // namespace vrfabric

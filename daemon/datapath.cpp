@@ -1,0 +1,241 @@
+#include "datapath.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+#include <tuple>
+#include <fmt/format.h>
+
+#include "vr_forwarder.skel.h"
+
+namespace vrfabric {
+
+namespace {
+
+void check(int rc, const std::string& what) {
+  if (rc < 0) {
+    int err = rc == -1 ? errno : -rc;
+    throw DatapathError(fmt::format("{}: {}", what, std::strerror(err)));
+  }
+}
+
+template <typename K, typename V>
+void update(bpf_map* map, const K& key, const V& val, const char* what) {
+  check(bpf_map_update_elem(bpf_map__fd(map), &key, &val, BPF_ANY), what);
+}
+
+// Deleting what is already gone is not an error: removal is idempotent.
+template <typename K>
+void erase(bpf_map* map, const K& key, const char* what) {
+  int rc = bpf_map_delete_elem(bpf_map__fd(map), &key);
+  if (rc < 0 && errno != ENOENT) check(rc, what);
+}
+
+vr_fib4_key fib4_key(uint32_t vrf, const Prefix& p) {
+  vr_fib4_key k{};
+  k.prefixlen = 32 + p.len;
+  k.vrf = vrf;
+  std::memcpy(&k.addr, p.addr.data(), 4);
+  return k;
+}
+
+vr_fib6_key fib6_key(uint32_t vrf, const Prefix& p) {
+  vr_fib6_key k{};
+  k.prefixlen = 32 + p.len;
+  k.vrf = vrf;
+  std::memcpy(k.addr, p.addr.data(), 16);
+  return k;
+}
+
+vr_l2_key l2_key(uint32_t vrf, const Mac& mac) {
+  vr_l2_key k{};
+  k.vrf = vrf;
+  std::memcpy(k.mac, mac.data(), mac.size());
+  return k;
+}
+
+}  // namespace
+
+std::string Prefix::str() const {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(family, addr.data(), buf, sizeof buf);
+  return fmt::format("{}/{}", buf, len);
+}
+
+Prefix Prefix::parse(const std::string& text) {
+  Prefix p;
+  auto slash = text.find('/');
+  std::string host = text.substr(0, slash);
+  p.family = host.find(':') == std::string::npos ? AF_INET : AF_INET6;
+  if (inet_pton(p.family, host.c_str(), p.addr.data()) != 1)
+    throw std::invalid_argument(fmt::format("'{}' is not an IPv4 or IPv6 address", host));
+  int max = p.family == AF_INET ? 32 : 128;
+  int len = max;
+  if (slash != std::string::npos) {
+    std::string l = text.substr(slash + 1);
+    if (l.empty() || l.size() > 3 || l.find_first_not_of("0123456789") != std::string::npos ||
+        (len = std::stoi(l)) > max)
+      throw std::invalid_argument(fmt::format("'{}' has an invalid prefix length", text));
+  }
+  p.len = static_cast<uint8_t>(len);
+  // Clear host bits so that "10.1.1.7/24" and "10.1.1.0/24" name the same route.
+  for (int bit = len; bit < max; ++bit) p.addr[bit / 8] &= static_cast<uint8_t>(~(0x80 >> (bit % 8)));
+  return p;
+}
+
+bool Prefix::operator<(const Prefix& o) const {
+  return std::tie(family, addr, len) < std::tie(o.family, o.addr, o.len);
+}
+
+Mac parse_mac(const std::string& text) {
+  Mac m{};
+  unsigned v[6];
+  char extra;
+  if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                  &extra) != 6)
+    throw std::invalid_argument(fmt::format("'{}' is not a MAC address (aa:bb:cc:dd:ee:ff)", text));
+  for (int i = 0; i < 6; ++i) m[i] = static_cast<uint8_t>(v[i]);
+  return m;
+}
+
+std::string mac_str(const Mac& m) {
+  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+Datapath::Datapath() {
+  libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+  skel_ = vr_forwarder__open_and_load();
+  if (!skel_) throw DatapathError(fmt::format("loading the BPF forwarder: {}", std::strerror(errno)));
+}
+
+Datapath::~Datapath() {
+  for (auto& [ifindex, flags] : attached_) bpf_xdp_detach(ifindex, flags, nullptr);
+  vr_forwarder__destroy(skel_);
+}
+
+int Datapath::peer_pass_fd() const { return bpf_program__fd(skel_->progs.vr_peer_pass); }
+int Datapath::workload_prog_fd() const { return bpf_program__fd(skel_->progs.vr_workload_in); }
+int Datapath::fabric_prog_fd() const { return bpf_program__fd(skel_->progs.vr_fabric_in); }
+
+void Datapath::attach(int ifindex, int prog_fd) {
+  uint32_t flags = XDP_FLAGS_DRV_MODE;
+  int rc = bpf_xdp_attach(ifindex, prog_fd, flags, nullptr);
+  if (rc < 0) {
+    flags = XDP_FLAGS_SKB_MODE;
+    rc = bpf_xdp_attach(ifindex, prog_fd, flags, nullptr);
+  }
+  check(rc, fmt::format("attaching XDP to ifindex {}", ifindex));
+  attached_[ifindex] = flags;
+}
+
+void Datapath::attach_workload(int ifindex) { attach(ifindex, workload_prog_fd()); }
+void Datapath::attach_fabric(int ifindex) { attach(ifindex, fabric_prog_fd()); }
+
+void Datapath::detach(int ifindex) {
+  auto it = attached_.find(ifindex);
+  if (it == attached_.end()) return;
+  bpf_xdp_detach(ifindex, it->second, nullptr);
+  attached_.erase(it);
+}
+
+void Datapath::set_config(const vr_config& cfg) {
+  uint32_t zero = 0;
+  update(skel_->maps.vr_cfg, zero, cfg, "writing the forwarder config");
+}
+
+void Datapath::set_iface(uint32_t ifindex, const vr_iface& ifc) {
+  update(skel_->maps.vr_ifaces, ifindex, ifc, "writing the interface table");
+}
+void Datapath::del_iface(uint32_t ifindex) { erase(skel_->maps.vr_ifaces, ifindex, "deleting an interface"); }
+
+void Datapath::set_nexthop(uint32_t id, const vr_nexthop& nh) {
+  if (id >= VR_MAX_NEXTHOPS) throw DatapathError(fmt::format("next-hop id {} out of range", id));
+  update(skel_->maps.vr_nexthops, id, nh, "writing the next-hop table");
+}
+void Datapath::del_nexthop(uint32_t id) {
+  vr_nexthop none{};  // an array map entry cannot be deleted, only invalidated
+  update(skel_->maps.vr_nexthops, id, none, "clearing a next hop");
+}
+
+void Datapath::set_route(uint32_t vrf, const Prefix& p, const vr_fwd& fwd) {
+  if (p.family == AF_INET)
+    update(skel_->maps.vr_fib4, fib4_key(vrf, p), fwd, "writing the IPv4 FIB");
+  else
+    update(skel_->maps.vr_fib6, fib6_key(vrf, p), fwd, "writing the IPv6 FIB");
+}
+void Datapath::del_route(uint32_t vrf, const Prefix& p) {
+  if (p.family == AF_INET)
+    erase(skel_->maps.vr_fib4, fib4_key(vrf, p), "deleting an IPv4 route");
+  else
+    erase(skel_->maps.vr_fib6, fib6_key(vrf, p), "deleting an IPv6 route");
+}
+
+void Datapath::set_l2(uint32_t vrf, const Mac& mac, const vr_fwd& fwd) {
+  update(skel_->maps.vr_l2, l2_key(vrf, mac), fwd, "writing the L2 table");
+}
+void Datapath::del_l2(uint32_t vrf, const Mac& mac) { erase(skel_->maps.vr_l2, l2_key(vrf, mac), "deleting an L2 entry"); }
+
+void Datapath::set_label(uint32_t label, uint32_t nh_id) {
+  update(skel_->maps.vr_labels, label, nh_id, "writing the MPLS label table");
+}
+void Datapath::del_label(uint32_t label) { erase(skel_->maps.vr_labels, label, "deleting an MPLS label"); }
+
+void Datapath::set_vni(uint32_t vni, uint32_t vrf) { update(skel_->maps.vr_vnis, vni, vrf, "writing the VNI table"); }
+void Datapath::del_vni(uint32_t vni) { erase(skel_->maps.vr_vnis, vni, "deleting a VNI"); }
+
+std::vector<FibEntry> Datapath::routes() const {
+  std::vector<FibEntry> out;
+  auto walk = [&](bpf_map* map, auto key, int family) {
+    int fd = bpf_map__fd(map);
+    decltype(key) next{};
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+      FibEntry e{};
+      if (bpf_map_lookup_elem(fd, &next, &e.fwd) == 0) {
+        e.vrf = next.vrf;
+        e.prefix.family = family;
+        e.prefix.len = static_cast<uint8_t>(next.prefixlen - 32);
+        std::memcpy(e.prefix.addr.data(), &next.addr, sizeof next.addr);
+        out.push_back(e);
+      }
+      key = next;
+      prev = &key;
+    }
+  };
+  walk(skel_->maps.vr_fib4, vr_fib4_key{}, AF_INET);
+  walk(skel_->maps.vr_fib6, vr_fib6_key{}, AF_INET6);
+  return out;
+}
+
+std::array<uint64_t, VR_CNT_MAX> Datapath::counters() const {
+  std::array<uint64_t, VR_CNT_MAX> sum{};
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<uint64_t> per_cpu(ncpu > 0 ? ncpu : 1);
+  int fd = bpf_map__fd(skel_->maps.vr_counters);
+  for (uint32_t i = 0; i < VR_CNT_MAX; ++i) {
+    if (bpf_map_lookup_elem(fd, &i, per_cpu.data()) != 0) continue;
+    for (uint64_t v : per_cpu) sum[i] += v;
+  }
+  return sum;
+}
+
+const char* Datapath::counter_name(int idx) {
+  static const char* names[] = {
+      "rx_workload", "rx_fabric", "fwd_local", "encap_vxlan", "encap_mplsudp", "encap_mplsgre",
+      "decap_vxlan", "decap_mplsudp", "decap_mplsgre", "routed", "arp_reply", "nd_reply",
+      "gw_echo_reply", "punt", "fabric_pass", "drop_truncated", "drop_bad_ethertype",
+      "drop_bad_ip", "drop_unknown_iface", "drop_no_route", "drop_no_l2", "drop_bad_nh",
+      "drop_discard_nh", "drop_ttl", "drop_unknown_vni", "drop_unknown_label", "drop_bad_vxlan",
+      "drop_bad_mpls", "drop_bad_gre", "drop_arp_unknown", "drop_flood", "drop_spoof",
+      "drop_encap_fail"};
+  static_assert(std::size(names) == VR_CNT_MAX, "one name per enum vr_counter entry");
+  return idx >= 0 && idx < VR_CNT_MAX ? names[idx] : "?";
+}
+
+}  // namespace vrfabric

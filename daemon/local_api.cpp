@@ -1,0 +1,322 @@
+#include "local_api.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <functional>
+#include <map>
+#include <set>
+
+namespace vrfabric {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxRequestBytes = 1 << 20;
+
+// Typed access to request fields with errors that name the field.
+struct Request {
+  const json& j;
+
+  const json* find(const char* field) const {
+    auto it = j.find(field);
+    return it == j.end() || it->is_null() ? nullptr : &*it;
+  }
+  std::string str(const char* field) const {
+    auto* v = find(field);
+    if (!v) throw AgentError(fmt::format("field '{}' is required", field));
+    if (!v->is_string()) throw AgentError(fmt::format("field '{}' must be a string", field));
+    return v->get<std::string>();
+  }
+  std::string str_or(const char* field, const std::string& dflt) const { return find(field) ? str(field) : dflt; }
+  uint32_t u32(const char* field) const {
+    auto* v = find(field);
+    if (!v) throw AgentError(fmt::format("field '{}' is required", field));
+    if (!v->is_number_unsigned()) throw AgentError(fmt::format("field '{}' must be a non-negative integer", field));
+    uint64_t n = v->get<uint64_t>();
+    if (n > UINT32_MAX) throw AgentError(fmt::format("field '{}' is too large", field));
+    return static_cast<uint32_t>(n);
+  }
+  std::optional<uint32_t> opt_u32(const char* field) const {
+    return find(field) ? std::optional<uint32_t>(u32(field)) : std::nullopt;
+  }
+  Mac mac(const char* field) const {
+    try {
+      return parse_mac(str(field));
+    } catch (const std::invalid_argument& e) {
+      throw AgentError(fmt::format("field '{}': {}", field, e.what()));
+    }
+  }
+  Prefix prefix(const std::string& text, const char* field) const {
+    try {
+      return Prefix::parse(text);
+    } catch (const std::invalid_argument& e) {
+      throw AgentError(fmt::format("field '{}': {}", field, e.what()));
+    }
+  }
+  std::vector<Prefix> hosts(const char* field) const {
+    std::vector<Prefix> out;
+    auto* v = find(field);
+    if (!v) return out;
+    if (!v->is_array()) throw AgentError(fmt::format("field '{}' must be a list of addresses", field));
+    for (auto& e : *v) {
+      if (!e.is_string()) throw AgentError(fmt::format("field '{}' must be a list of addresses", field));
+      out.push_back(prefix(e.get<std::string>(), field));
+    }
+    return out;
+  }
+};
+
+json vrf_json(const Vrf& v) {
+  json j = {{"name", v.name}, {"id", v.id}};
+  j["vni"] = v.vni ? json(*v.vni) : json(nullptr);
+  return j;
+}
+
+json fwd_json(const AgentState& st, const vr_fwd& f) {
+  json j = {{"nexthop", f.nh_id}};
+  if (f.nh_id == kNhDiscard) j["type"] = "discard";
+  else if (f.nh_id == kNhReceive) j["type"] = "receive";
+  for (auto& [name, ifc] : st.interfaces())
+    if (ifc.nh_id == f.nh_id) j["type"] = "interface", j["interface"] = name;
+  for (auto& [key, t] : st.tunnels())
+    if (t.nh_id == f.nh_id)
+      j["type"] = "tunnel", j["remote"] = ipv4_str(t.remote), j["encap"] = encap_name(t.encap), j["label"] = f.label;
+  if (f.flags & VR_FWD_F_HAS_MAC) j["mac"] = mac_str(Mac{f.mac[0], f.mac[1], f.mac[2], f.mac[3], f.mac[4], f.mac[5]});
+  return j;
+}
+
+NexthopSpec nexthop_spec(const Request& r) {
+  NexthopSpec nh;
+  std::string kind = r.str("nexthop");
+  if (kind == "discard") nh.kind = NexthopSpec::Discard;
+  else if (kind == "receive") nh.kind = NexthopSpec::Receive;
+  else if (kind == "interface") {
+    nh.kind = NexthopSpec::Interface;
+    nh.interface = r.str("interface");
+  } else if (kind == "tunnel") {
+    nh.kind = NexthopSpec::Tunnel;
+    nh.remote = parse_ipv4(r.str("remote"));
+    nh.encap = parse_encap(r.str("encap"));
+    nh.label = r.u32("label");
+    if (r.find("mac")) nh.mac = r.mac("mac");
+  } else {
+    throw AgentError(fmt::format("field 'nexthop': '{}' is not discard, receive, interface or tunnel", kind));
+  }
+  return nh;
+}
+
+struct Op {
+  std::set<std::string> fields;
+  std::function<json(AgentState&, const Request&)> run;
+};
+
+const std::map<std::string, Op>& ops() {
+  static const std::map<std::string, Op> table = {
+      {"vrf.add", {{"name", "vni"}, [](AgentState& st, const Request& r) {
+         return vrf_json(st.add_vrf(r.str("name"), r.opt_u32("vni")));
+       }}},
+      {"vrf.del", {{"name"}, [](AgentState& st, const Request& r) { st.del_vrf(r.str("name")); return json(); }}},
+      {"vrf.list", {{}, [](AgentState& st, const Request&) {
+         json out = json::array();
+         for (auto& [n, v] : st.vrfs()) out.push_back(vrf_json(v));
+         return out;
+       }}},
+      {"vni.add", {{"vni", "vrf"}, [](AgentState& st, const Request& r) {
+         st.add_vni(r.u32("vni"), r.str("vrf"));
+         return json();
+       }}},
+      {"vni.del", {{"vni"}, [](AgentState& st, const Request& r) { st.del_vni(r.u32("vni")); return json(); }}},
+      {"interface.add", {{"name", "vrf", "mac", "netns", "peer_name", "ips"}, [](AgentState& st, const Request& r) {
+         InterfaceSpec s{r.str("name"), r.str("vrf"), r.mac("mac"), r.str("netns"), r.str_or("peer_name", "eth0"),
+                         r.hosts("ips")};
+         auto& ifc = st.add_interface(s);
+         return json{{"name", s.name}, {"ifindex", ifc.ifindex}, {"label", ifc.label}, {"nexthop", ifc.nh_id}};
+       }}},
+      {"interface.del", {{"name"}, [](AgentState& st, const Request& r) { st.del_interface(r.str("name")); return json(); }}},
+      {"interface.list", {{}, [](AgentState& st, const Request&) {
+         json out = json::array();
+         for (auto& [n, i] : st.interfaces()) {
+           json ips = json::array();
+           for (auto& p : i.spec.ips) ips.push_back(p.str());
+           out.push_back({{"name", n}, {"vrf", i.spec.vrf}, {"mac", mac_str(i.spec.mac)}, {"netns", i.spec.netns},
+                          {"ifindex", i.ifindex}, {"label", i.label}, {"nexthop", i.nh_id}, {"ips", ips}});
+         }
+         return out;
+       }}},
+      {"endpoint.add", {{"vrf", "mac", "ips", "remote", "encap", "label"}, [](AgentState& st, const Request& r) {
+         EndpointSpec s{r.str("vrf"), r.mac("mac"), r.hosts("ips"), parse_ipv4(r.str("remote")),
+                        r.find("encap") ? parse_encap(r.str("encap")) : VR_ENCAP_NONE, r.opt_u32("label").value_or(0)};
+         st.add_endpoint(s);
+         return json();
+       }}},
+      {"endpoint.del", {{"vrf", "mac"}, [](AgentState& st, const Request& r) {
+         st.del_endpoint(r.str("vrf"), r.mac("mac"));
+         return json();
+       }}},
+      {"route.add", {{"vrf", "prefix", "nexthop", "interface", "remote", "encap", "label", "mac"},
+                     [](AgentState& st, const Request& r) {
+                       st.add_route(r.str("vrf"), r.prefix(r.str("prefix"), "prefix"), nexthop_spec(r));
+                       return json();
+                     }}},
+      {"route.del", {{"vrf", "prefix"}, [](AgentState& st, const Request& r) {
+         st.del_route(r.str("vrf"), r.prefix(r.str("prefix"), "prefix"));
+         return json();
+       }}},
+      {"route.list", {{"vrf"}, [](AgentState& st, const Request& r) {
+         // Read back from the kernel's FIB, annotated with what the agent knows of each entry.
+         std::optional<uint32_t> only;
+         std::map<uint32_t, std::string> names;
+         for (auto& [n, v] : st.vrfs()) names[v.id] = n;
+         if (r.find("vrf")) {
+           auto it = st.vrfs().find(r.str("vrf"));
+           if (it == st.vrfs().end()) throw AgentError(fmt::format("no VRF named '{}'", r.str("vrf")));
+           only = it->second.id;
+         }
+         json out = json::array();
+         for (auto& e : st.datapath().routes()) {
+           if (only && e.vrf != *only) continue;
+           json j = fwd_json(st, e.fwd);
+           j["vrf"] = names.count(e.vrf) ? names[e.vrf] : std::to_string(e.vrf);
+           j["prefix"] = e.prefix.str();
+           auto owner = st.routes().find({e.vrf, e.prefix});
+           j["owner"] = owner != st.routes().end() ? owner->second.owner : "?";
+           out.push_back(j);
+         }
+         return out;
+       }}},
+      {"l2.list", {{"vrf"}, [](AgentState& st, const Request& r) {
+         json out = json::array();
+         for (auto& [key, route] : st.l2()) {
+           std::string vrf;
+           for (auto& [n, v] : st.vrfs())
+             if (v.id == key.first) vrf = n;
+           if (r.find("vrf") && vrf != r.str("vrf")) continue;
+           json j = fwd_json(st, route.fwd);
+           j["vrf"] = vrf;
+           j["mac"] = mac_str(key.second);
+           j["owner"] = route.owner;
+           out.push_back(j);
+         }
+         return out;
+       }}},
+      {"tunnel.list", {{}, [](AgentState& st, const Request&) {
+         json out = json::array();
+         for (auto& [key, t] : st.tunnels())
+           out.push_back({{"remote", ipv4_str(t.remote)}, {"encap", encap_name(t.encap)}, {"nexthop", t.nh_id},
+                          {"underlay_mac", mac_str(t.dmac)}, {"users", t.refs}});
+         return out;
+       }}},
+      {"counters", {{}, [](AgentState& st, const Request&) {
+         json out = json::object();
+         auto c = st.datapath().counters();
+         for (int i = 0; i < VR_CNT_MAX; ++i) out[Datapath::counter_name(i)] = c[i];
+         return out;
+       }}},
+  };
+  return table;
+}
+
+}  // namespace
+
+json handle_request(AgentState& state, const std::string& line) {
+  try {
+    if (line.size() > kMaxRequestBytes) throw AgentError("request too large");
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded()) throw AgentError("request is not valid JSON");
+    if (!j.is_object()) throw AgentError("request must be a JSON object");
+    Request r{j};
+    std::string name = r.str("op");
+    auto it = ops().find(name);
+    if (it == ops().end()) {
+      std::string known;
+      for (auto& [n, op] : ops()) known += " " + n;
+      throw AgentError(fmt::format("unknown op '{}'; known:{}", name, known));
+    }
+    for (auto& [field, value] : j.items())
+      if (field != "op" && !it->second.fields.count(field))
+        throw AgentError(fmt::format("unknown field '{}' for op '{}'", field, name));
+    return {{"ok", true}, {"result", it->second.run(state, r)}};
+  } catch (const std::exception& e) {
+    return {{"ok", false}, {"error", e.what()}};
+  }
+}
+
+LocalApiServer::LocalApiServer(AgentState& state, std::string path) : state_(state), path_(std::move(path)) {}
+
+LocalApiServer::~LocalApiServer() { stop(); }
+
+void LocalApiServer::start() {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path_.size() >= sizeof addr.sun_path) throw std::runtime_error("socket path too long: " + path_);
+  std::copy(path_.begin(), path_.end(), addr.sun_path);
+  unlink(path_.c_str());
+  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
+      listen(listen_fd_, 16) < 0)
+    throw std::runtime_error(fmt::format("cannot listen on {}: {}", path_, strerror(errno)));
+  running_ = true;
+  acceptor_ = std::thread([this] {
+    while (running_) {
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (!running_) break;
+        continue;
+      }
+      std::lock_guard lk(conns_mu_);
+      conn_fds_.push_back(fd);
+      conns_.emplace_back([this, fd] { serve(fd); });
+    }
+  });
+  spdlog::info("local API on {}", path_);
+}
+
+void LocalApiServer::stop() {
+  if (!running_.exchange(false)) return;
+  shutdown(listen_fd_, SHUT_RDWR);
+  close(listen_fd_);
+  acceptor_.join();
+  {
+    std::lock_guard lk(conns_mu_);
+    for (int fd : conn_fds_) shutdown(fd, SHUT_RDWR);
+  }
+  for (auto& t : conns_) t.join();
+  unlink(path_.c_str());
+}
+
+void LocalApiServer::serve(int fd) {
+  std::string buf;
+  char chunk[65536];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = buf.find('\n')) != std::string::npos) {
+      std::string line = buf.substr(0, nl);
+      buf.erase(0, nl + 1);
+      json reply;
+      {
+        std::lock_guard lk(state_mu_);
+        reply = handle_request(state_, line);
+      }
+      std::string out = reply.dump() + "\n";
+      if (write(fd, out.data(), out.size()) != static_cast<ssize_t>(out.size())) break;
+    }
+    if (buf.size() > kMaxRequestBytes) {
+      std::string out = json{{"ok", false}, {"error", "request too large"}}.dump() + "\n";
+      (void)!write(fd, out.data(), out.size());
+      break;
+    }
+  }
+  std::lock_guard lk(conns_mu_);
+  std::erase(conn_fds_, fd);  // before close, so stop() never shuts down a reused descriptor
+  close(fd);
+}
+
+}  // namespace vrfabric
