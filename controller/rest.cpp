@@ -1,0 +1,273 @@
+#include "controller/rest.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "controller/errors.h"
+#include "controller/schema_data.h"
+
+namespace vrf {
+
+using schema::Schema;
+
+namespace {
+
+json parse_body(const httplib::Request& req) {
+  if (req.body.empty()) throw bad_request("request body is empty (expected JSON)");
+  try {
+    return json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    throw bad_request(std::string("malformed JSON: ") + e.what());
+  }
+}
+
+json error_body(int status, const std::string& msg, const std::string& field = {}, const json& details = nullptr) {
+  json e = {{"status", status}, {"message", msg}};
+  if (!field.empty()) e["field"] = field;
+  if (!details.is_null()) e["details"] = details;
+  return {{"error", e}};
+}
+
+// Query parameters are checked, not ignored: a typo in a filter would otherwise return
+// everything.
+// Only the query string counts: httplib also files form-encoded bodies under params
+// (curl -d without a Content-Type), and those are JSON documents here.
+void check_params(const httplib::Request& req, std::initializer_list<const char*> allowed) {
+  auto q = req.target.find('?');
+  std::string query = q == std::string::npos ? "" : req.target.substr(q + 1);
+  for (size_t pos = 0; pos < query.size();) {
+    auto amp = std::min(query.find('&', pos), query.size());
+    std::string k = query.substr(pos, std::min(query.find('=', pos), amp) - pos);
+    pos = amp + 1;
+    if (k.empty()) continue;
+    bool ok = false;
+    for (auto* a : allowed) ok |= k == a;
+    if (!ok) {
+      std::string list;
+      for (auto* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+      throw bad_request("unknown query parameter '" + k + "' (allowed: " + (list.empty() ? "none" : list) + ")", k);
+    }
+  }
+}
+
+std::optional<std::string> param(const httplib::Request& req, const char* k) {
+  if (!req.has_param(k)) return std::nullopt;
+  return req.get_param_value(k);
+}
+
+int64_t int_param(const httplib::Request& req, const char* k, int64_t dflt, int64_t lo, int64_t hi) {
+  auto v = param(req, k);
+  if (!v) return dflt;
+  try {
+    size_t used = 0;
+    int64_t n = std::stoll(*v, &used);
+    if (used == v->size() && n >= lo && n <= hi) return n;
+  } catch (const std::exception&) {
+  }
+  throw bad_request("query parameter '" + std::string(k) + "' must be an integer in [" + std::to_string(lo) + ", " +
+                        std::to_string(hi) + "]",
+                    k);
+}
+
+bool bool_param(const httplib::Request& req, const char* k) {
+  auto v = param(req, k);
+  if (!v || *v == "false" || *v == "0") return false;
+  if (*v == "true" || *v == "1" || v->empty()) return true;
+  throw bad_request("query parameter '" + std::string(k) + "' must be true or false", k);
+}
+
+}  // namespace
+
+Principal RestApi::authenticate(const httplib::Request& req) {
+  auto h = req.get_header_value("Authorization");
+  if (h.rfind("Bearer ", 0) != 0) throw ApiError(401, "missing bearer token (send 'Authorization: Bearer TOKEN')");
+  return svc_.authenticate(h.substr(7));
+}
+
+httplib::Server::Handler RestApi::wrap(const std::string& route, bool needs_auth, Handler h) {
+  return [this, route, needs_auth, h](const httplib::Request& req, httplib::Response& res) {
+    auto t0 = std::chrono::steady_clock::now();
+    int status = 200;
+    json out;
+    try {
+      Principal who = needs_auth ? authenticate(req) : Principal{};
+      out = h(req, who, status);
+    } catch (const ApiError& e) {
+      status = e.status;
+      out = error_body(e.status, e.what(), e.field, e.details);
+      if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
+    } catch (const json::exception& e) {  // e.g. a value of an unexpected JSON type deep in a handler
+      status = 400;
+      out = error_body(400, std::string("invalid request: ") + e.what());
+    } catch (const std::exception& e) {
+      status = 500;
+      out = error_body(500, std::string("internal error: ") + e.what());
+      spdlog::error("{} {} failed: {}", req.method, req.path, e.what());
+    }
+    res.status = status;
+    if (out.is_string()) res.set_content(out.get<std::string>(), "text/plain; version=0.0.4");
+    else res.set_content(out.dump(), "application/json");
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    metrics_.observe(req.method, route, status, secs);
+    spdlog::debug("http method={} path={} status={} ms={:.3f}", req.method, req.path, status, secs * 1000);
+  };
+}
+
+json RestApi::collection(const httplib::Request& req, const Principal& who, int& status) {
+  const auto* t = Schema::get().find(req.matches[1].str());
+  if (!t || t->plural != req.matches[1].str()) throw not_found("no such collection " + req.path);
+  if (req.method == "GET") {
+    check_params(req, {"parent_id", "parent_fq_name", "fq_name", "tag", "project", "detail", "limit", "marker"});
+    ListParams p{param(req, "parent_id"), param(req, "parent_fq_name"), param(req, "fq_name"), param(req, "tag"),
+                 param(req, "project")};
+    p.detail = bool_param(req, "detail");
+    p.limit = int(int_param(req, "limit", 200, 1, 10000));
+    p.marker = int_param(req, "marker", 0, 0, INT64_MAX);
+    return svc_.list(*t, p, who);
+  }
+  check_params(req, {"allocate_ip"});
+  json body = parse_body(req);
+  CreateOptions opts;
+  if (body.is_object()) {
+    for (auto& [k, v] : body.items())
+      if (k != t->name && !(k == "instance_ips" && t->name == "virtual-machine-interface"))
+        throw bad_request("unknown top-level key '" + k + "' (expected \"" + t->name + "\")", k);
+    if (body.contains("instance_ips")) {
+      if (!body["instance_ips"].is_array()) throw bad_request("field 'instance_ips': expected a list", "instance_ips");
+      opts.instance_ips = body["instance_ips"];
+    }
+  }
+  if (auto a = param(req, "allocate_ip")) {
+    if (t->name != "virtual-machine-interface") throw bad_request("allocate_ip applies to virtual-machine-interfaces only");
+    if (*a != "v4" && *a != "v6" && *a != "both") throw bad_request("allocate_ip must be v4, v6 or both", "allocate_ip");
+    if (*a != "v6") opts.instance_ips.push_back({{"instance_ip_family", "v4"}});
+    if (*a != "v4") opts.instance_ips.push_back({{"instance_ip_family", "v6"}});
+  }
+  status = 201;
+  return svc_.create(*t, body, who, opts);
+}
+
+json RestApi::object(const httplib::Request& req, const Principal& who, int& status) {
+  const auto* t = Schema::get().find(req.matches[1].str());
+  if (!t || t->name != req.matches[1].str()) throw not_found("no such route " + req.path);
+  std::string uuid = req.matches[2].str();
+  if (req.method == "GET") {
+    check_params(req, {"back_refs"});
+    return svc_.read(*t, uuid, who, !param(req, "back_refs") || bool_param(req, "back_refs"));
+  }
+  check_params(req, {});
+  if (req.method == "PUT") return svc_.update(*t, uuid, parse_body(req), who);
+  return svc_.remove(*t, uuid, who);
+}
+
+void RestApi::watch(const httplib::Request& req, httplib::Response& res) {
+  Principal who;
+  int64_t since = 0;
+  std::set<std::string> types;
+  try {
+    who = authenticate(req);
+    check_params(req, {"since", "types"});
+    since = int_param(req, "since", svc_.revision(), 0, INT64_MAX);
+    // EventSource clients resume with Last-Event-ID after a disconnect.
+    if (req.has_header("Last-Event-ID")) since = std::stoll(req.get_header_value("Last-Event-ID"));
+    if (auto tl = param(req, "types")) {
+      std::string s = *tl;
+      for (size_t pos = 0; pos <= s.size();) {
+        auto c = std::min(s.find(',', pos), s.size());
+        auto* t = Schema::get().find(s.substr(pos, c - pos));
+        if (!t) throw bad_request("types: unknown type '" + s.substr(pos, c - pos) + "'", "types");
+        types.insert(t->name);
+        pos = c + 1;
+      }
+    }
+  } catch (const ApiError& e) {
+    res.status = e.status;
+    res.set_content(error_body(e.status, e.what(), e.field).dump(), "application/json");
+    return;
+  } catch (const std::exception& e) {
+    res.status = 400;
+    res.set_content(error_body(400, std::string("bad watch request: ") + e.what()).dump(), "application/json");
+    return;
+  }
+  metrics_.watcher_delta(1);
+  auto cursor = std::make_shared<int64_t>(since);
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [this, who, types, cursor](size_t, httplib::DataSink& sink) {
+        auto batch = svc_.changes_since(*cursor, 500, who);
+        std::string out;
+        for (auto& c : batch.changes) {
+          if (!types.empty() && !types.count(c.type)) continue;
+          json ev = {{"revision", c.rev}, {"op", c.op}, {"type", c.type}, {"uuid", c.uuid},
+                     {"object", json::parse(c.body)}};
+          out += "id: " + std::to_string(c.rev) + "\nevent: " + c.op + "\ndata: " + ev.dump() + "\n\n";
+        }
+        *cursor = batch.scanned_to;
+        if (out.empty()) {
+          if (!svc_.wait_for_change(*cursor, std::chrono::seconds(10))) {
+            sink.done();  // controller shutting down: end the stream cleanly
+            return true;
+          }
+          if (svc_.revision() <= *cursor) out = ": keepalive\n\n";  // lets dead peers be detected
+        }
+        return out.empty() || sink.write(out.data(), out.size());
+      },
+      [this](bool) { metrics_.watcher_delta(-1); });
+}
+
+void RestApi::install(httplib::Server& srv) {
+  srv.Get("/healthz", wrap("/healthz", false, [](auto&, auto&, int&) { return json{{"status", "ok"}}; }));
+  srv.Get("/metrics", wrap("/metrics", false, [this](auto&, auto&, int&) { return json(metrics_.render(svc_)); }));
+  srv.Get("/schema", wrap("/schema", false, [](auto&, auto&, int&) { return json::parse(schema::kSchemaJson); }));
+  srv.Get("/", wrap("/", true, [](auto&, auto&, int&) {
+    json links = json::array();
+    for (auto& t : Schema::get().types()) links.push_back({{"name", t.plural}, {"href", "/" + t.plural}});
+    return json{{"links", links}};
+  }));
+  srv.Post("/fqname-to-id", wrap("/fqname-to-id", true, [this](auto& req, auto& who, int&) {
+    json b = parse_body(req);
+    if (!b.is_object() || !b.contains("type") || !b["type"].is_string() || !b.contains("fq_name"))
+      throw bad_request("body must be {\"type\": TYPE, \"fq_name\": [...]}");
+    return svc_.fq_name_to_id(b["type"], b["fq_name"], who);
+  }));
+  srv.Post("/id-to-fqname", wrap("/id-to-fqname", true, [this](auto& req, auto& who, int&) {
+    json b = parse_body(req);
+    if (!b.is_object() || !b.contains("uuid") || !b["uuid"].is_string()) throw bad_request("body must be {\"uuid\": UUID}");
+    return svc_.id_to_fq_name(b["uuid"], who);
+  }));
+  srv.Post("/tokens", wrap("/tokens", true, [this](auto& req, auto& who, int& status) {
+    status = 201;
+    return svc_.create_token(parse_body(req), who);
+  }));
+  srv.Get("/tokens", wrap("/tokens", true, [this](auto&, auto& who, int&) { return svc_.list_tokens(who); }));
+  srv.Delete(R"(/token/([0-9a-f-]+))", wrap("/token/ID", true, [this](auto& req, auto& who, int&) {
+    svc_.delete_token(req.matches[1].str(), who);
+    return json{{"deleted", req.matches[1].str()}};
+  }));
+  srv.Get("/watch", [this](const httplib::Request& req, httplib::Response& res) { watch(req, res); });
+
+  // Schema-derived routes: two patterns dispatching on the type name via the schema
+  // table, instead of ~80 regexes that every request would be matched against.
+  auto coll = [this](auto& req, auto& who, int& st) { return collection(req, who, st); };
+  auto obj = [this](auto& req, auto& who, int& st) { return object(req, who, st); };
+  srv.Get(R"(/([a-z-]+))", wrap("/COLLECTION", true, coll));
+  srv.Post(R"(/([a-z-]+))", wrap("/COLLECTION", true, coll));
+  srv.Get(R"(/([a-z-]+)/([^/]+))", wrap("/TYPE/UUID", true, obj));
+  srv.Put(R"(/([a-z-]+)/([^/]+))", wrap("/TYPE/UUID", true, obj));
+  srv.Delete(R"(/([a-z-]+)/([^/]+))", wrap("/TYPE/UUID", true, obj));
+
+  // Errors httplib produces itself (413 body too large, 404 unknown path, 400 bad
+  // request line) get the same JSON error shape as ours.
+  srv.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string msg = res.status == 413   ? "request body too large (limit " + std::to_string(max_body_) + " bytes)"
+                      : res.status == 404 ? "no such route"
+                                          : "HTTP error " + std::to_string(res.status);
+    res.set_content(error_body(res.status, msg).dump(), "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+}
+
+}  // namespace vrf

@@ -1,0 +1,459 @@
+#include "controller/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "controller/errors.h"
+#include "controller/uuid.h"
+
+namespace vrf {
+
+using schema::Schema;
+using schema::SchemaError;
+
+std::string join_fq(const std::vector<std::string>& fq) {
+  std::string s;
+  for (auto& n : fq) s += (s.empty() ? "" : ":") + n;
+  return s;
+}
+
+std::vector<std::string> split_fq(const std::string& fq) { return Schema::fq_from_json(json(fq), "fq_name"); }
+
+namespace {
+std::string now_iso() {
+  auto t = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(t);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&secs));
+  return buf;
+}
+
+// The wrapped form {"virtual-network": {...}} is what the reference API uses; everything
+// else at the top level of a request body is an option of the request.
+json unwrap(const TypeSpec& t, const json& body) {
+  if (!body.is_object() || !body.contains(t.name) || !body[t.name].is_object())
+    throw bad_request("request body must be {\"" + t.name + "\": {...}}");
+  return body[t.name];
+}
+
+ApiError from_schema(const SchemaError& e) { return bad_request(e.what(), e.field); }
+}  // namespace
+
+ConfigService::ConfigService(Store& st, Settings s) : st_(st), settings_(s) {
+  rev_ = st_.last_revision();
+  published_rev_ = rev_;
+  for (auto& t : st_.tokens()) tokens_[t.token] = Principal{t.id, t.project, t.role};
+}
+
+// One API mutation = one transaction. The revision counter and allocator caches are
+// restored if anything throws, so a failed request leaves no trace in memory either.
+template <typename F>
+auto ConfigService::mutate(F&& f) -> decltype(f()) {
+  std::lock_guard lk(mu_);
+  int64_t rev_before = rev_;
+  st_.begin();
+  try {
+    auto result = f();
+    st_.commit();
+    alloc_.commit();
+    if (rev_ != rev_before) {
+      std::lock_guard wl(watch_mu_);
+      published_rev_ = rev_;
+      watch_cv_.notify_all();
+    }
+    return result;
+  } catch (...) {
+    st_.rollback();
+    alloc_.rollback();
+    rev_ = rev_before;
+    throw;
+  }
+}
+
+ObjRow ConfigService::load_visible(const TypeSpec* t, const std::string& uuid, const Principal& who) {
+  auto row = st_.get(uuid);
+  if (!row || (t && row->type != t->name) || !who.can_read(row->project))
+    throw not_found((t ? t->name : std::string("object")) + " " + uuid + " not found");
+  return *row;
+}
+
+json ConfigService::with_meta(const ObjRow& row) {
+  json j = row.body;
+  j["href"] = "/" + row.type + "/" + row.uuid;
+  return j;
+}
+
+// Resolves every reference in `obj` to {to, uuid, attr} against the store, refusing
+// dangling or invisible targets (400 naming the field). Returns {field: [uuids]}.
+json ConfigService::resolve_refs(const TypeSpec& t, json& obj, const Principal& who) {
+  json uuids = json::object();
+  for (auto& r : t.refs) {
+    if (!obj.contains(r.field)) continue;
+    if (obj[r.field].is_null()) { obj.erase(r.field); uuids[r.field] = json::array(); continue; }
+    json out = json::array(), ids = json::array();
+    auto& list = obj[r.field];
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string path = r.field + "[" + std::to_string(i) + "]";
+      auto& e = list[i];
+      std::optional<ObjRow> target;
+      std::string what;
+      if (e.contains("uuid")) {
+        what = e["uuid"].get<std::string>();
+        target = st_.get(what);
+      } else {
+        what = join_fq(Schema::fq_from_json(e["to"], path + ".to"));
+        if (auto u = st_.uuid_by_fq(r.to, what)) target = st_.get(*u);
+      }
+      if (!target || target->type != r.to || !who.can_read(target->project))
+        throw bad_request("field '" + path + "': " + r.to + " " + what + " does not exist", path);
+      json ref = {{"to", split_fq(target->fq)}, {"uuid", target->uuid}};
+      if (e.contains("attr") && !e["attr"].is_null()) ref["attr"] = e["attr"];
+      out.push_back(std::move(ref));
+      ids.push_back(target->uuid);
+    }
+    list = std::move(out);
+    uuids[r.field] = std::move(ids);
+  }
+  return uuids;
+}
+
+json ConfigService::create(const TypeSpec& t, const json& body, const Principal& who, CreateOptions opts) {
+  json obj = unwrap(t, body);
+  try {
+    Schema::get().validate_object(t, obj, false);
+  } catch (const SchemaError& e) {
+    throw from_schema(e);
+  }
+  return mutate([&] {
+    json extra = json::object();
+    json created = create_locked(t, std::move(obj), who, opts, extra);
+    json out = {{t.name, created}};
+    for (auto& [k, v] : extra.items()) out[k] = v;
+    return out;
+  });
+}
+
+json ConfigService::create_locked(const TypeSpec& t, json obj, const Principal& who, const CreateOptions& opts,
+                                  json& extra) {
+  if (!obj.contains("fq_name")) throw bad_request("field 'fq_name': required (e.g. [\"default-domain\", \"project\", \"name\"])", "fq_name");
+  std::vector<std::string> fq;
+  try {
+    fq = Schema::fq_from_json(obj["fq_name"], "fq_name");
+  } catch (const SchemaError& e) {
+    throw from_schema(e);
+  }
+  if (fq.empty()) throw bad_request("field 'fq_name': must not be empty", "fq_name");
+
+  // Parent: the object named by fq_name minus its last element, of an allowed parent type.
+  std::optional<ObjRow> parent;
+  std::string parent_fq = join_fq(std::vector<std::string>(fq.begin(), fq.end() - 1));
+  if (fq.size() == 1) {
+    if (!t.allows_top_level())
+      throw bad_request("field 'fq_name': a " + t.name + " lives under a " + t.parents[0] +
+                            "; fq_name needs the parent's names first",
+                        "fq_name");
+  } else {
+    std::string wanted = obj.value("parent_type", "");
+    for (auto& p : t.parents) {
+      if (p.empty() || (!wanted.empty() && p != wanted)) continue;
+      if (auto u = st_.uuid_by_fq(p, parent_fq)) { parent = st_.get(*u); obj["parent_type"] = p; break; }
+    }
+    if (!parent || !who.can_read(parent->project))
+      throw bad_request("field 'fq_name': parent " + parent_fq + " (" + t.parents[0] + ") does not exist", "fq_name");
+  }
+
+  std::string uuid = obj.contains("uuid") ? obj["uuid"].get<std::string>() : new_uuid();
+  std::optional<std::string> owner = t.name == "project" ? std::optional(uuid) : parent ? parent->project : std::nullopt;
+  if (!who.can_write(owner))
+    throw forbidden("token may not create " + t.name + " " + join_fq(fq));
+  if (auto existing = st_.uuid_by_fq(t.name, join_fq(fq)))
+    throw conflict(t.name + " " + join_fq(fq) + " already exists (uuid " + *existing + ")", "fq_name");
+  if (st_.get(uuid)) throw conflict("uuid " + uuid + " is already in use", "uuid");
+
+  json ref_uuids = resolve_refs(t, obj, who);
+  obj["uuid"] = uuid;
+  obj["fq_name"] = fq;
+  obj.erase("name");
+  obj.erase("href");
+  if (parent) obj["parent_uuid"] = parent->uuid;
+  else { obj.erase("parent_type"); obj.erase("parent_uuid"); }
+  obj["created_at"] = obj["updated_at"] = now_iso();
+
+  const TypeHooks* hooks = hooks_for(t.name);
+  HookContext ctx{*this, who, uuid, obj, nullptr, &opts, &extra};
+  if (hooks && hooks->before_write) hooks->before_write(ctx);
+
+  ObjRow row{uuid, t.name, join_fq(fq), parent ? parent->uuid : "", owner, obj, ++rev_};
+  row.body["revision"] = row.revision;
+  st_.insert(row);
+  for (auto& [field, ids] : ref_uuids.items()) st_.set_refs(uuid, field, ids.get<std::vector<std::string>>());
+  st_.append_change(row.revision, "create", row);
+  spdlog::debug("create type={} fq_name={} uuid={} revision={}", t.name, row.fq, uuid, row.revision);
+  if (hooks && hooks->after_create) hooks->after_create(ctx);
+  return with_meta(row);
+}
+
+json ConfigService::update(const TypeSpec& t, const std::string& uuid, const json& body, const Principal& who) {
+  json patch = unwrap(t, body);
+  try {
+    Schema::get().validate_object(t, patch, true);
+  } catch (const SchemaError& e) {
+    throw from_schema(e);
+  }
+  return mutate([&] {
+    ObjRow old = load_visible(&t, uuid, who);
+    if (!who.can_write(old.project, t.name == "project")) throw forbidden("token may not modify " + t.name + " " + old.fq);
+    for (const char* k : {"uuid", "fq_name", "parent_type", "parent_uuid"}) {
+      if (!patch.contains(k)) continue;
+      json mine = k == std::string("fq_name") ? json(Schema::fq_from_json(patch[k], k)) : patch[k];
+      if (mine != old.body.value(k, json())) throw bad_request(std::string("field '") + k + "' cannot be changed", k);
+    }
+    for (const char* k : {"revision", "created_at", "updated_at", "href"}) patch.erase(k);
+    json ref_uuids = resolve_refs(t, patch, who);
+    json merged = old.body;
+    for (auto& [k, v] : patch.items()) {
+      if (v.is_null()) merged.erase(k);
+      else merged[k] = v;
+    }
+    merged["updated_at"] = now_iso();
+    json extra;
+    const TypeHooks* hooks = hooks_for(t.name);
+    HookContext ctx{*this, who, uuid, merged, &old, nullptr, &extra};
+    if (hooks && hooks->before_write) hooks->before_write(ctx);
+
+    ObjRow row = old;
+    row.body = std::move(merged);
+    row.revision = ++rev_;
+    row.body["revision"] = row.revision;
+    st_.update(row);
+    for (auto& [field, ids] : ref_uuids.items()) st_.set_refs(uuid, field, ids.get<std::vector<std::string>>());
+    st_.append_change(row.revision, "update", row);
+    spdlog::debug("update type={} fq_name={} uuid={} revision={}", t.name, row.fq, uuid, row.revision);
+    return json{{t.name, with_meta(row)}};
+  });
+}
+
+json ConfigService::remove(const TypeSpec& t, const std::string& uuid, const Principal& who) {
+  return mutate([&] {
+    ObjRow row = load_visible(&t, uuid, who);
+    bool self = t.name == "project";
+    if (!who.can_write(row.project, self) || (self && !who.global_admin()))
+      throw forbidden("token may not delete " + t.name + " " + row.fq);
+    auto kids = st_.children(uuid, 20);
+    if (!kids.empty()) {
+      json list = json::array();
+      for (auto& k : kids) list.push_back({{"type", k.type}, {"fq_name", k.fq}, {"uuid", k.uuid}});
+      throw conflict(t.name + " " + row.fq + " still has children, e.g. " + kids[0].type + " " + kids[0].fq, "",
+                     {{"children", list}});
+    }
+    auto refs = st_.referrers(uuid, 20);
+    if (!refs.empty()) {
+      json list = json::array();
+      std::string names;
+      for (auto& r : refs) {
+        list.push_back({{"type", r.from_type}, {"fq_name", r.from_fq}, {"uuid", r.from_uuid}, {"field", r.field}});
+        if (names.size() < 300) names += (names.empty() ? "" : ", ") + r.from_type + " " + r.from_fq;
+      }
+      throw conflict(t.name + " " + row.fq + " is still referenced by " + names, "", {{"referrers", list}});
+    }
+    for (auto& [pool, addr] : st_.release_owner(uuid))
+      if (auto ip = parse_ip(addr)) alloc_.released(pool, *ip);
+    st_.remove(uuid);
+    row.revision = ++rev_;
+    st_.append_change(row.revision, "delete", row);
+    spdlog::debug("delete type={} fq_name={} uuid={} revision={}", t.name, row.fq, uuid, row.revision);
+    return json{{"uuid", uuid}, {"revision", row.revision}};
+  });
+}
+
+json ConfigService::read(const TypeSpec& t, const std::string& uuid, const Principal& who, bool back_refs) {
+  std::lock_guard lk(mu_);
+  ObjRow row = load_visible(&t, uuid, who);
+  json j = with_meta(row);
+  if (back_refs) {
+    for (auto& r : st_.referrers(uuid, 1000)) {
+      auto from = st_.get(r.from_uuid);
+      if (!from || !who.can_read(from->project)) continue;
+      std::string key = Schema::get().find(r.from_type)->underscore() + "_back_refs";
+      j[key].push_back({{"to", split_fq(r.from_fq)}, {"uuid", r.from_uuid}, {"href", "/" + r.from_type + "/" + r.from_uuid}});
+    }
+  }
+  return {{t.name, j}};
+}
+
+json ConfigService::list(const TypeSpec& t, const ListParams& p, const Principal& who) {
+  std::lock_guard lk(mu_);
+  ListQuery q;
+  q.type = t.name;
+  q.parent_uuid = p.parent_id;
+  if (p.parent_fq_name) {
+    // Any of the allowed parent types with that name (there is at most one per type).
+    for (auto& pt : t.parents)
+      if (!pt.empty())
+        if (auto u = st_.uuid_by_fq(pt, *p.parent_fq_name)) q.parent_uuid = *u;
+    if (!q.parent_uuid) return {{t.plural, json::array()}};
+  }
+  q.fq = p.fq_name;
+  q.tag_name = p.tag;
+  if (p.project) {
+    auto u = schema::Schema::valid_uuid(*p.project) ? std::optional(*p.project) : st_.uuid_by_fq("project", *p.project);
+    if (!u) throw bad_request("project " + *p.project + " does not exist", "project");
+    q.project = *u;
+  }
+  if (!who.global_admin()) q.visible_project = *who.project;
+  q.after_id = p.marker;
+  q.limit = p.limit;
+  json items = json::array();
+  auto rows = st_.list(q);
+  for (auto& [id, row] : rows) {
+    if (p.detail) items.push_back(with_meta(row));
+    else items.push_back({{"uuid", row.uuid}, {"fq_name", split_fq(row.fq)}, {"href", "/" + row.type + "/" + row.uuid}});
+  }
+  json out = {{t.plural, items}};
+  if (int(rows.size()) == p.limit) out["next_marker"] = rows.back().first;
+  return out;
+}
+
+json ConfigService::fq_name_to_id(const std::string& type, const json& fq, const Principal& who) {
+  auto* t = Schema::get().find(type);
+  if (!t) throw bad_request("field 'type': unknown type '" + type + "'", "type");
+  std::string name;
+  try {
+    name = join_fq(Schema::fq_from_json(fq, "fq_name"));
+  } catch (const SchemaError& e) {
+    throw from_schema(e);
+  }
+  std::lock_guard lk(mu_);
+  auto u = st_.uuid_by_fq(t->name, name);
+  if (!u) throw not_found(t->name + " " + name + " not found");
+  load_visible(t, *u, who);
+  return {{"uuid", *u}};
+}
+
+json ConfigService::id_to_fq_name(const std::string& uuid, const Principal& who) {
+  std::lock_guard lk(mu_);
+  ObjRow row = load_visible(nullptr, uuid, who);
+  return {{"type", row.type}, {"fq_name", split_fq(row.fq)}};
+}
+
+Principal ConfigService::authenticate(const std::string& bearer) {
+  std::lock_guard lk(mu_);
+  auto it = tokens_.find(bearer);
+  if (it == tokens_.end()) throw ApiError(401, "invalid or missing bearer token");
+  return it->second;
+}
+
+json ConfigService::create_token(const json& req, const Principal& who) {
+  if (!req.is_object()) throw bad_request("request body must be {\"project\": ..., \"role\": ...}");
+  for (auto& [k, v] : req.items())
+    if (k != "project" && k != "role") throw bad_request("field '" + k + "': unknown field (project, role)", k);
+  std::string role = req.value("role", "");
+  if (!valid_role(role)) throw bad_request("field 'role': must be admin, member or reader", "role");
+  return mutate([&] {
+    std::optional<std::string> project;
+    if (req.contains("project") && !req["project"].is_null()) {
+      if (!req["project"].is_string()) throw bad_request("field 'project': expected a uuid or fq_name string", "project");
+      std::string p = req["project"];
+      auto u = Schema::valid_uuid(p) ? std::optional(p) : st_.uuid_by_fq("project", p);
+      auto row = u ? st_.get(*u) : std::nullopt;
+      if (!row || row->type != "project" || !who.can_read(row->project))
+        throw bad_request("field 'project': project " + p + " does not exist", "project");
+      project = row->uuid;
+    } else if (role != "admin") {
+      throw bad_request("field 'project': required for role " + role, "project");
+    }
+    if (!who.can_manage_tokens(project)) throw forbidden("token may not create tokens for this project");
+    TokenRow t{new_uuid(), random_hex(24), project, role};
+    st_.insert_token(t);
+    tokens_[t.token] = Principal{t.id, t.project, t.role};
+    return json{{"id", t.id}, {"token", t.token}, {"project_uuid", project ? json(*project) : json()}, {"role", role}};
+  });
+}
+
+json ConfigService::list_tokens(const Principal& who) {
+  std::lock_guard lk(mu_);
+  json out = json::array();
+  for (auto& t : st_.tokens())
+    if (who.can_manage_tokens(t.project))
+      out.push_back({{"id", t.id}, {"project_uuid", t.project ? json(*t.project) : json()}, {"role", t.role}});
+  return {{"tokens", out}};
+}
+
+void ConfigService::delete_token(const std::string& id, const Principal& who) {
+  mutate([&] {
+    for (auto it = tokens_.begin(); it != tokens_.end(); ++it) {
+      if (it->second.token_id != id) continue;
+      if (!who.can_manage_tokens(it->second.project)) break;
+      st_.delete_token(id);
+      tokens_.erase(it);
+      return 0;
+    }
+    throw not_found("token " + id + " not found");
+  });
+}
+
+json ConfigService::create_default(const std::string& type, const json& obj, const Principal& admin) {
+  auto* t = Schema::get().find(type);
+  json fq = obj["fq_name"];
+  if (st_.uuid_by_fq(type, join_fq(fq.get<std::vector<std::string>>()))) return nullptr;
+  json extra;
+  return create_locked(*t, obj, admin, {}, extra);
+}
+
+std::optional<std::string> ConfigService::bootstrap() {
+  Principal admin{"bootstrap", std::nullopt, "admin"};
+  mutate([&] {
+    create_default("global-system-config",
+                   {{"fq_name", {"default-global-system-config"}},
+                    {"autonomous_system", settings_.default_asn},
+                    {"encapsulation_priorities", {"MPLSoUDP", "MPLSoGRE", "VXLAN"}}},
+                   admin);
+    create_default("domain", {{"fq_name", {"default-domain"}}}, admin);
+    create_default("project", {{"fq_name", {"default-domain", "default-project"}}}, admin);
+    create_default("network-ipam", {{"fq_name", {"default-domain", "default-project", "default-network-ipam"}}}, admin);
+    return 0;
+  });
+  {
+    std::lock_guard lk(mu_);
+    if (!tokens_.empty()) return std::nullopt;
+  }
+  return create_token({{"role", "admin"}}, admin)["token"].get<std::string>();
+}
+
+int64_t ConfigService::revision() {
+  std::lock_guard lk(watch_mu_);
+  return published_rev_;
+}
+
+WatchBatch ConfigService::changes_since(int64_t rev, int limit, const Principal& who) {
+  std::lock_guard lk(mu_);
+  WatchBatch b;
+  b.scanned_to = rev;
+  for (auto& c : st_.changes_since(rev, limit)) {
+    b.scanned_to = c.rev;
+    if (who.can_read(c.project)) b.changes.push_back(std::move(c));
+  }
+  return b;
+}
+
+bool ConfigService::wait_for_change(int64_t rev, std::chrono::milliseconds timeout) {
+  std::unique_lock lk(watch_mu_);
+  watch_cv_.wait_for(lk, timeout, [&] { return stopping_ || published_rev_ > rev; });
+  return !stopping_;
+}
+
+void ConfigService::stop() {
+  std::lock_guard lk(watch_mu_);
+  stopping_ = true;
+  watch_cv_.notify_all();
+}
+
+std::map<std::string, int64_t> ConfigService::object_counts() {
+  std::lock_guard lk(mu_);
+  std::map<std::string, int64_t> m;
+  for (auto& t : Schema::get().types()) m[t.name] = st_.count(t.name);
+  return m;
+}
+
+}  // namespace vrf
