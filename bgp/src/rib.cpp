@@ -111,32 +111,39 @@ Selection selectionOf(const RibEntry& e) {
 }
 }  // namespace
 
-bool Rib::reselect(RibEntry& e) {
-  Selection before = selectionOf(e);
+void Rib::sortPaths(RibEntry& e) {
   std::stable_sort(e.paths.begin(), e.paths.end(), [&](const Path& a, const Path& b) {
     bool ecmp;
     return comparePaths(a, lookup_(a.source), b, lookup_(b.source), opts_, &ecmp) < 0;
   });
   e.multipathCount = e.paths.empty() ? 0 : 1;
-  if (opts_.multipath) {
-    while (e.multipathCount < e.paths.size() && e.multipathCount < 255) {
-      bool ecmp;
-      const Path& best = e.paths[0];
-      const Path& p = e.paths[e.multipathCount];
-      comparePaths(best, lookup_(best.source), p, lookup_(p.source), opts_, &ecmp);
-      if (!ecmp) break;
-      ++e.multipathCount;
-    }
+  if (!opts_.multipath) return;
+  while (e.multipathCount < e.paths.size() && e.multipathCount < 255) {
+    bool ecmp;
+    const Path& best = e.paths[0];
+    const Path& p = e.paths[e.multipathCount];
+    comparePaths(best, lookup_(best.source), p, lookup_(p.source), opts_, &ecmp);
+    if (!ecmp) break;
+    ++e.multipathCount;
   }
+}
+
+bool Rib::modify(RibEntry& e, const std::function<void(RibEntry&)>& mutate) {
+  // The selection is snapshotted before the change: comparing after would miss it.
+  Selection before = selectionOf(e);
+  mutate(e);
+  sortPaths(e);
   return !(selectionOf(e) == before);
 }
 
 RibEntry* Rib::add(const Nlri& key, Path path) {
   RibEntry& e = table_[key];
-  auto it = std::find_if(e.paths.begin(), e.paths.end(), [&](const Path& p) { return p.source == path.source; });
-  if (it != e.paths.end()) *it = std::move(path);
-  else e.paths.push_back(std::move(path));
-  return reselect(e) ? &e : nullptr;
+  bool changed = modify(e, [&](RibEntry& x) {
+    auto it = std::find_if(x.paths.begin(), x.paths.end(), [&](const Path& p) { return p.source == path.source; });
+    if (it != x.paths.end()) *it = std::move(path);
+    else x.paths.push_back(std::move(path));
+  });
+  return changed ? &e : nullptr;
 }
 
 RibEntry* Rib::remove(const Nlri& key, uint32_t source) {
@@ -145,8 +152,7 @@ RibEntry* Rib::remove(const Nlri& key, uint32_t source) {
   RibEntry& e = t->second;
   auto it = std::find_if(e.paths.begin(), e.paths.end(), [&](const Path& p) { return p.source == source; });
   if (it == e.paths.end()) return nullptr;
-  e.paths.erase(it);
-  return reselect(e) ? &e : nullptr;
+  return modify(e, [&](RibEntry& x) { x.paths.erase(it); }) ? &e : nullptr;
 }
 
 RibEntry* Rib::find(const Nlri& key) {

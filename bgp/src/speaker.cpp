@@ -240,9 +240,11 @@ void Speaker::Impl::onSessionDown(Peer& p, bool keepStale) {
         continue;
       }
       RibEntry* e = rib.find(key);
-      for (auto& path : e->paths)
-        if (path.source == p.id()) path.stale = true;
-      if (rib.reselect(*e)) markDirty(f, key, *e);
+      bool changed = rib.modify(*e, [&](RibEntry& x) {
+        for (auto& path : x.paths)
+          if (path.source == p.id()) path.stale = true;
+      });
+      if (changed) markDirty(f, key, *e);
     }
     for (const auto& key : touched) rib.eraseIfUnused(key);
     p.staleFamilies[int(f)] = stale && !touched.empty();

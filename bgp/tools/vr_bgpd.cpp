@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(cfg.logLevel));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ vr-bgpd: %v");
+  spdlog::flush_on(spdlog::level::info);  // logs go to files read by tests while we run
 
   // Signals are taken synchronously by the main thread; block them everywhere else.
   sigset_t sigs;

@@ -91,12 +91,14 @@ class Rib {
   RibEntry* find(const Nlri& key);
   // Erases the entry if it has no paths and nothing advertised is left to withdraw.
   void eraseIfUnused(const Nlri& key);
-  // Re-sorts an entry after its paths changed in place (e.g. stale flags).
-  bool reselect(RibEntry& e);
+  // Applies mutate to the entry's paths (e.g. marking them stale) and re-runs
+  // selection. Returns true when the best path or the ECMP set changed.
+  bool modify(RibEntry& e, const std::function<void(RibEntry&)>& mutate);
   Table& table() { return table_; }
   size_t size() const { return table_.size(); }
 
  private:
+  void sortPaths(RibEntry& e);
   SourceLookup lookup_;
   BestPathOptions opts_;
   Table table_;
