@@ -68,19 +68,6 @@ VTEP_SETUP = [
 ]
 
 
-def find(routes, pred):
-    return [r for r in routes if pred(r)]
-
-
-def our_path(me, family, pred):
-    """The best path of the first route in our RIB whose best path matches pred."""
-    for r in me.rib(family):
-        p = r["paths"][0]
-        if pred(p):
-            return p
-    return None
-
-
 def frr_established(frr):
     s = frr.vtysh("show bgp summary json")
     peers = [s.get(af, {}).get("peers", {}).get(US, {}) for af in ("l2VpnEvpn", "ipv4Vpn")]
@@ -112,13 +99,13 @@ def check_ours_in_frr(lab, ns, frr):
 
 
 def check_theirs_in_ours(me):
-    p = wait_until("FRR's type-2 in our RIB", lambda: our_path(me, "evpn", lambda p: p["nlri"].get("mac") == "02:aa:00:00:00:01"), 30)
+    p = wait_until("FRR's type-2 in our RIB", lambda: me.best("evpn", lambda p: p["nlri"].get("mac") == "02:aa:00:00:00:01"), 30)
     check(p["nlri"]["label"] == 100 and p["nlri"]["rd"] == "10.1.0.2:2", "ours: FRR type-2 VNI 100, RD 10.1.0.2:2")
     check(set(p["ext-communities"]) == {"rt:65001:100", "encap:vxlan"}, "ours: FRR type-2 RT 65001:100 + VXLAN")
     check(p["next-hop"] == FRR and p["as-path"] == [65001], "ours: FRR type-2 next hop and AS path")
-    p = wait_until("FRR's type-3 in our RIB", lambda: our_path(me, "evpn", lambda p: p["nlri"].get("type") == 3 and p["nlri"]["originator"] == FRR), 30)
+    p = wait_until("FRR's type-3 in our RIB", lambda: me.best("evpn", lambda p: p["nlri"].get("type") == 3 and p["nlri"]["originator"] == FRR), 30)
     check(p["pmsi"] == {"type": 6, "label": 100, "endpoint": FRR}, "ours: FRR type-3 PMSI ingress replication VNI 100")
-    p = wait_until("FRR's VPN-IPv4 route in our RIB", lambda: our_path(me, "vpnv4", lambda p: p["nlri"]["prefix"] == "10.99.2.0/24"), 30)
+    p = wait_until("FRR's VPN-IPv4 route in our RIB", lambda: me.best("vpnv4", lambda p: p["nlri"]["prefix"] == "10.99.2.0/24"), 30)
     check(p["nlri"]["rd"] == "65001:1" and p["nlri"]["label"] == 1002, "ours: FRR VPN-IPv4 RD 65001:1 label 1002")
     check(p["ext-communities"] == ["rt:65001:1"] and p["next-hop"] == FRR, "ours: FRR VPN-IPv4 RT and next hop")
 
@@ -152,26 +139,26 @@ def main():
             log("ok: our VPN-IPv4 withdrawal reached FRR")
             lab.nsrun(fns, "bridge fdb del 02:aa:00:00:00:01 dev port0 master static".split())
             wait_until("FRR's type-2 withdrawn in ours",
-                       lambda: our_path(me, "evpn", lambda p: p["nlri"].get("mac") == "02:aa:00:00:00:01") is None, 30)
+                       lambda: me.best("evpn", lambda p: p["nlri"].get("mac") == "02:aa:00:00:00:01") is None, 30)
             log("ok: FRR's type-2 withdrawal reached us")
             frr.configure("router bgp 65001", "address-family ipv4 vpn", "no network 10.99.2.0/24 rd 65001:1 label 1002")
             wait_until("FRR's VPN route withdrawn in ours",
-                       lambda: our_path(me, "vpnv4", lambda p: p["nlri"]["prefix"] == "10.99.2.0/24") is None, 30)
+                       lambda: me.best("vpnv4", lambda p: p["nlri"]["prefix"] == "10.99.2.0/24") is None, 30)
             log("ok: FRR's VPN-IPv4 withdrawal reached us")
 
             # Session reset from our side, then from FRR's: both recover with routes.
-            before = me.neighbor(FRR)["stats"]["established"]
+            before = me.sessions(FRR)
             me.ctl("neighbor", "reset", FRR)
             wait_until("re-established after our reset",
-                       lambda: me.neighbor(FRR)["stats"]["established"] > before and me.established(FRR), 60)
+                       lambda: me.sessions(FRR) > before and me.established(FRR), 60)
             wait_until("type-5 back in FRR", lambda: K5 in frr.evpn_routes(), 30)
             wait_until("FRR's type-3 back in ours",
-                       lambda: our_path(me, "evpn", lambda p: p["nlri"].get("type") == 3 and p["nlri"]["originator"] == FRR), 30)
+                       lambda: me.best("evpn", lambda p: p["nlri"].get("type") == 3 and p["nlri"]["originator"] == FRR), 30)
             log("ok: session recovered after our reset, routes re-exchanged")
-            before = me.neighbor(FRR)["stats"]["established"]
+            before = me.sessions(FRR)
             frr.vtysh(f"clear bgp {US}", as_json=False)
             wait_until("re-established after FRR's reset",
-                       lambda: me.neighbor(FRR)["stats"]["established"] > before and me.established(FRR), 60)
+                       lambda: me.sessions(FRR) > before and me.established(FRR), 60)
             wait_until("type-3 back in FRR", lambda: K3 in frr.evpn_routes(), 30)
             log("ok: session recovered after FRR's reset")
             print("frr_interop: 1 passed, 0 failed")

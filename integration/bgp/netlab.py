@@ -193,6 +193,16 @@ class VrBgpd:
     def rib(self, family):
         return self.ctl("show", "rib", "-a", family)["routes"]
 
+    def best(self, family, pred):
+        """Best path of the first route whose best path matches pred, else None."""
+        for r in self.rib(family):
+            if pred(r["paths"][0]):
+                return r["paths"][0]
+        return None
+
+    def sessions(self, address):
+        return self.neighbor(address)["stats"]["established"]
+
     def add(self, route):
         self.ctl("route", "add", json.dumps(route))
 
