@@ -38,6 +38,18 @@ json unwrap(const TypeSpec& t, const json& body) {
 }
 
 ApiError from_schema(const SchemaError& e) { return bad_request(e.what(), e.field); }
+
+// The object of a create (partial=false) or update body, checked against the schema
+// before any lock is taken.
+json validated(const TypeSpec& t, const json& body, bool partial) {
+  json obj = unwrap(t, body);
+  try {
+    Schema::get().validate_object(t, obj, partial);
+  } catch (const SchemaError& e) {
+    throw from_schema(e);
+  }
+  return obj;
+}
 }  // namespace
 
 ConfigService::ConfigService(Store& st, Settings s) : st_(st), settings_(s) {
@@ -119,12 +131,7 @@ json ConfigService::resolve_refs(const TypeSpec& t, json& obj, const Principal& 
 }
 
 json ConfigService::create(const TypeSpec& t, const json& body, const Principal& who, CreateOptions opts) {
-  json obj = unwrap(t, body);
-  try {
-    Schema::get().validate_object(t, obj, false);
-  } catch (const SchemaError& e) {
-    throw from_schema(e);
-  }
+  json obj = validated(t, body, false);
   return mutate([&] {
     json extra = json::object();
     json created = create_locked(t, std::move(obj), who, opts, extra);
@@ -195,12 +202,7 @@ json ConfigService::create_locked(const TypeSpec& t, json obj, const Principal& 
 }
 
 json ConfigService::update(const TypeSpec& t, const std::string& uuid, const json& body, const Principal& who) {
-  json patch = unwrap(t, body);
-  try {
-    Schema::get().validate_object(t, patch, true);
-  } catch (const SchemaError& e) {
-    throw from_schema(e);
-  }
+  json patch = validated(t, body, true);
   return mutate([&] {
     ObjRow old = load_visible(&t, uuid, who);
     if (!who.can_write(old.project, t.name == "project")) throw forbidden("token may not modify " + t.name + " " + old.fq);

@@ -54,6 +54,19 @@ TokenRow token_from(Stmt& s) {
   return t;
 }
 
+// The first row of a query mapped through f, or nullopt; leaves the statement reset.
+template <typename F>
+auto first_row(Stmt& s, F f) -> std::optional<decltype(f(s))> {
+  if (!s.step()) return std::nullopt;
+  auto v = f(s);
+  s.run();
+  return v;
+}
+
+int64_t first_int(Stmt& s) {
+  return first_row(s, [](Stmt& s) { return s.i64(0); }).value_or(0);
+}
+
 double now_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -71,9 +84,7 @@ Store::Store(const std::string& path) : db_(path) {
 int Store::schema_version() {
   auto& s = db_.prepare("PRAGMA user_version");
   s.bind();
-  int v = s.step() ? int(s.i64(0)) : 0;
-  s.run();
-  return v;
+  return int(first_int(s));
 }
 
 void Store::migrate() {
@@ -115,19 +126,13 @@ ObjRow Store::row_from(Stmt& s, int c) {
 std::optional<ObjRow> Store::get(const std::string& uuid) {
   auto& s = db_.prepare("SELECT " OBJ_COLS " FROM objects WHERE uuid=?");
   s.bind(uuid);
-  if (!s.step()) return std::nullopt;
-  ObjRow o = row_from(s, 0);
-  s.run();
-  return o;
+  return first_row(s, [this](Stmt& s) { return row_from(s, 0); });
 }
 
 std::optional<std::string> Store::uuid_by_fq(const std::string& type, const std::string& fq) {
   auto& s = db_.prepare("SELECT uuid FROM objects WHERE type=? AND fq_name=?");
   s.bind(type, fq);
-  if (!s.step()) return std::nullopt;
-  std::string u = s.text(0);
-  s.run();
-  return u;
+  return first_row(s, [](Stmt& s) { return s.text(0); });
 }
 
 void Store::insert(const ObjRow& o) {
@@ -170,10 +175,7 @@ std::vector<std::pair<int64_t, ObjRow>> Store::list(const ListQuery& q) {
 int64_t Store::count(const std::string& type) {
   auto& s = db_.prepare("SELECT count(*) FROM objects WHERE type=?");
   s.bind(type);
-  s.step();
-  int64_t n = s.i64(0);
-  s.run();
-  return n;
+  return first_int(s);
 }
 
 void Store::set_refs(const std::string& from, const std::string& field, const std::vector<std::string>& to) {
@@ -211,10 +213,7 @@ void Store::append_change(int64_t rev, const std::string& op, const ObjRow& o) {
 int64_t Store::last_revision() {
   auto& s = db_.prepare("SELECT coalesce(max(rev), 0) FROM changes");
   s.bind();
-  s.step();
-  int64_t r = s.i64(0);
-  s.run();
-  return r;
+  return first_int(s);
 }
 
 std::vector<Change> Store::changes_since(int64_t rev, int limit) {
@@ -240,10 +239,7 @@ std::vector<std::string> Store::allocated_ips(const std::string& pool) {
 std::optional<std::string> Store::ip_owner(const std::string& pool, const std::string& addr) {
   auto& s = db_.prepare("SELECT owner FROM ip_alloc WHERE pool=? AND addr=?");
   s.bind(pool, addr);
-  if (!s.step()) return std::nullopt;
-  std::string o = s.text(0);
-  s.run();
-  return o;
+  return first_row(s, [](Stmt& s) { return s.text(0); });
 }
 
 void Store::insert_ip(const std::string& pool, const std::string& addr, const std::string& owner) {
@@ -253,10 +249,7 @@ void Store::insert_ip(const std::string& pool, const std::string& addr, const st
 int64_t Store::count_ips(const std::string& pool) {
   auto& s = db_.prepare("SELECT count(*) FROM ip_alloc WHERE pool=?");
   s.bind(pool);
-  s.step();
-  int64_t n = s.i64(0);
-  s.run();
-  return n;
+  return first_int(s);
 }
 
 std::optional<int64_t> Store::alloc_id(const std::string& kind, int64_t lo, int64_t hi, const std::string& owner) {
@@ -294,10 +287,7 @@ void Store::release_id(const std::string& kind, int64_t value, const std::string
 std::optional<int64_t> Store::id_of_owner(const std::string& kind, const std::string& owner) {
   auto& s = db_.prepare("SELECT value FROM id_alloc WHERE kind=? AND owner=?");
   s.bind(kind, owner);
-  if (!s.step()) return std::nullopt;
-  int64_t v = s.i64(0);
-  s.run();
-  return v;
+  return first_row(s, [](Stmt& s) { return s.i64(0); });
 }
 
 std::vector<std::pair<std::string, std::string>> Store::release_owner(const std::string& owner) {
@@ -313,10 +303,7 @@ std::vector<std::pair<std::string, std::string>> Store::release_owner(const std:
 std::optional<TokenRow> Store::token(const std::string& token) {
   auto& s = db_.prepare("SELECT id, token, project_uuid, role FROM tokens WHERE token=?");
   s.bind(token);
-  if (!s.step()) return std::nullopt;
-  TokenRow t = token_from(s);
-  s.run();
-  return t;
+  return first_row(s, [](Stmt& s) { return token_from(s); });
 }
 
 void Store::insert_token(const TokenRow& t) {
