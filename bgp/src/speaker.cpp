@@ -534,6 +534,12 @@ PeerId Speaker::addPeer(PeerConfig cfg) {
   post([this, id, cfg = std::move(cfg)]() mutable {
     if (impl_->sources.size() <= id) impl_->sources.resize(id + 1);
     impl_->sources[id] = SourceInfo{0, cfg.address, cfg.remoteAs == impl_->cfg.localAs, false};
+    // RFC 4684 3.2: a route reflector asks its clients for every VPN route (default
+    // RT membership), since it must reflect them to clients with other targets.
+    if (cfg.routeReflectorClient && !impl_->advertisingDefaultRtc) {
+      impl_->advertisingDefaultRtc = true;
+      impl_->addPath(RtMembership{0, {}, 0}, Path{kLocalSource, {}, impl_->intern(PathAttributes{}), false});
+    }
     auto peer = std::make_unique<Peer>(*impl_, id, std::move(cfg));
     Peer* p = peer.get();
     impl_->peers.emplace(id, std::move(peer));

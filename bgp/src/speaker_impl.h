@@ -197,6 +197,7 @@ class Speaker::Impl {
   std::atomic<SubscriptionId> nextSubscription{1};
   std::vector<ExtCommunity> importTargets;
   std::vector<Nlri> originatedTargets;
+  bool advertisingDefaultRtc = false;
   std::unordered_map<std::string, std::weak_ptr<const PathAttributes>> interned;
   size_t internSweepAt = 1024;
 };
