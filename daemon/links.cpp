@@ -10,6 +10,9 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/neighbour.h>
 #include <sched.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -94,6 +97,20 @@ void set_up(nl_sock* sk, const std::string& name) {
   nl_check(rtnl_link_change(sk, link.p, change.p, 0), fmt::format("bringing {} up", name));
 }
 
+// XDP sees a frame before the kernel completes an offloaded checksum, so a frame the
+// workload leaves to offload would cross the fabric with a partial checksum: turn it off.
+void disable_tx_checksum_offload(const std::string& name) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) throw std::runtime_error("socket for ethtool: " + std::string(strerror(errno)));
+  ethtool_value ev{ETHTOOL_STXCSUM, 0};
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char*>(&ev);
+  int rc = ioctl(s, SIOCETHTOOL, &ifr);
+  close(s);
+  if (rc < 0) throw std::runtime_error(fmt::format("turning off TX checksum offload on {}: {}", name, strerror(errno)));
+}
+
 }  // namespace
 
 LinkInfo get(const std::string& name) {
@@ -136,6 +153,7 @@ int create_workload_veth(const VethSpec& spec) {
   try {
     in_netns(spec.netns, [&] {
       NlSocket inner;
+      disable_tx_checksum_offload(spec.peer_name);
       set_up(inner.sk, spec.peer_name);
       int ifindex = static_cast<int>(if_nametoindex(spec.peer_name.c_str()));
       if (spec.peer_xdp_fd >= 0 && bpf_xdp_attach(ifindex, spec.peer_xdp_fd, XDP_FLAGS_DRV_MODE, nullptr) < 0)
