@@ -4,6 +4,15 @@
 
 namespace vrfabric::bgp {
 
+namespace {
+FsmAction act(FsmAction::Kind kind, uint32_t seconds = 0) {
+  FsmAction a{};
+  a.kind = kind;
+  a.seconds = seconds;
+  return a;
+}
+}  // namespace
+
 const char* sessionStateName(SessionState s) {
   switch (s) {
     case SessionState::Idle: return "Idle";
@@ -18,16 +27,16 @@ const char* sessionStateName(SessionState s) {
 
 std::vector<FsmAction> ConnectionFsm::start() {
   state_ = SessionState::OpenSent;
-  return {{FsmAction::SendOpen}, {FsmAction::ArmHoldTimer, kInitialHoldSeconds}};
+  return {act(FsmAction::SendOpen), act(FsmAction::ArmHoldTimer, kInitialHoldSeconds)};
 }
 
 std::vector<FsmAction> ConnectionFsm::fail(uint8_t code, uint8_t subcode, std::string reason,
                                            std::vector<uint8_t> data) {
   state_ = SessionState::Idle;
-  FsmAction a{FsmAction::SendNotification};
+  FsmAction a = act(FsmAction::SendNotification);
   a.notification = {code, subcode, std::move(data)};
   a.reason = std::move(reason);
-  return {a, {FsmAction::ArmHoldTimer, 0}, {FsmAction::ArmKeepaliveTimer, 0}};
+  return {a, act(FsmAction::ArmHoldTimer, 0), act(FsmAction::ArmKeepaliveTimer, 0)};
 }
 
 std::vector<FsmAction> ConnectionFsm::handleOpen(const OpenMessage& o) {
@@ -40,16 +49,16 @@ std::vector<FsmAction> ConnectionFsm::handleOpen(const OpenMessage& o) {
   // RFC 4271 4.2: the smaller hold time wins; zero means no keepalives at all.
   holdTime_ = std::min(o.holdTime, cfg_.localOpen.holdTime);
   state_ = SessionState::OpenConfirm;
-  return {{FsmAction::OpenReceived},
-          {FsmAction::SendKeepalive},
-          {FsmAction::ArmHoldTimer, holdTime_},
-          {FsmAction::ArmKeepaliveTimer, holdTime_ / 3u}};
+  return {act(FsmAction::OpenReceived),
+          act(FsmAction::SendKeepalive),
+          act(FsmAction::ArmHoldTimer, holdTime_),
+          act(FsmAction::ArmKeepaliveTimer, holdTime_ / 3u)};
 }
 
 std::vector<FsmAction> ConnectionFsm::onMessage(const Message& m) {
   if (auto* n = std::get_if<NotificationMessage>(&m)) {
     state_ = SessionState::Idle;
-    FsmAction a{FsmAction::Close};
+    FsmAction a = act(FsmAction::Close);
     a.reason = "received NOTIFICATION " + describeNotification(n->code, n->subcode);
     return {a};
   }
@@ -60,13 +69,13 @@ std::vector<FsmAction> ConnectionFsm::onMessage(const Message& m) {
     case SessionState::OpenConfirm:
       if (std::holds_alternative<KeepaliveMessage>(m)) {
         state_ = SessionState::Established;
-        return {{FsmAction::Established}, {FsmAction::ArmHoldTimer, holdTime_}};
+        return {act(FsmAction::Established), act(FsmAction::ArmHoldTimer, holdTime_)};
       }
       return fail(err::kFsm, 2, "expected KEEPALIVE in OpenConfirm");
     case SessionState::Established:
       if (std::holds_alternative<OpenMessage>(m)) return fail(err::kFsm, 3, "OPEN in Established");
       // Any KEEPALIVE or UPDATE restarts the hold timer (RFC 4271 8.2.2).
-      return {{FsmAction::ArmHoldTimer, holdTime_}};
+      return {act(FsmAction::ArmHoldTimer, holdTime_)};
     default:
       return fail(err::kFsm, 0, "message in unexpected state");
   }
@@ -82,15 +91,15 @@ std::vector<FsmAction> ConnectionFsm::onHoldTimerExpired() {
 
 std::vector<FsmAction> ConnectionFsm::onKeepaliveTimerExpired() {
   if (state_ != SessionState::OpenConfirm && state_ != SessionState::Established) return {};
-  return {{FsmAction::SendKeepalive}, {FsmAction::ArmKeepaliveTimer, holdTime_ / 3u}};
+  return {act(FsmAction::SendKeepalive), act(FsmAction::ArmKeepaliveTimer, holdTime_ / 3u)};
 }
 
 std::vector<FsmAction> ConnectionFsm::onTransportClosed() {
   state_ = SessionState::Idle;
-  FsmAction a{FsmAction::Close};
+  FsmAction a = act(FsmAction::Close);
   a.reason = "connection closed by peer";
   a.keepRoutes = true;
-  return {a, {FsmAction::ArmHoldTimer, 0}, {FsmAction::ArmKeepaliveTimer, 0}};
+  return {a, act(FsmAction::ArmHoldTimer, 0), act(FsmAction::ArmKeepaliveTimer, 0)};
 }
 
 std::vector<FsmAction> ConnectionFsm::stop(uint8_t ceaseSubcode, const std::string& reason) {

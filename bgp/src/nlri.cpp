@@ -159,19 +159,13 @@ void decodeEvpnRoute(uint8_t type, Reader& r, std::vector<Nlri>& out) {
 void decodeVpnPrefix(Reader& r, bool v6, std::vector<Nlri>& out) {
   unsigned bits = r.u8();
   VpnPrefix v;
-  // Read the label stack up to bottom-of-stack; a withdrawal may carry 0x800000
-  // or 0 (RFC 8277 2.4) which has no BOS bit.
-  unsigned labels = 0;
-  for (;;) {
-    if (bits < 24 * (labels + 1)) r.fail("VPN NLRI too short for its label");
-    uint32_t field = r.u24();
-    if (labels == 0) v.label = field;
-    ++labels;
-    if ((field & 1) || field == 0x800000 || field == 0) break;
-  }
-  if (bits < 24 * labels + 64) r.fail("VPN NLRI too short for its RD");
+  // One label: without the RFC 8277 Multiple Labels capability a stack is invalid.
+  // Withdrawals may carry 0x800000 or 0 (RFC 8277 2.4), which have no BOS bit.
+  if (bits < 24 + 64) r.fail("VPN NLRI too short for its label and RD");
+  v.label = r.u24();
+  if (!(v.label & 1) && v.label != 0x800000 && v.label != 0) r.fail("VPN label stack without bottom-of-stack");
   v.rd = getRd(r);
-  v.prefix = getPrefixBits(r, bits - 24 * labels - 64, v6);
+  v.prefix = getPrefixBits(r, bits - 24 - 64, v6);
   out.push_back(v);
 }
 
