@@ -20,10 +20,17 @@ std::string cell(const nlohmann::json& v) {
 }  // namespace
 
 void print_table(std::ostream& out, const nlohmann::json& rows) {
+  // JSON objects come back with sorted keys; identifying columns go first, the rest after.
+  static const std::vector<std::string> first = {"vrf", "name", "prefix", "mac", "remote", "type"};
   std::vector<std::string> cols;
   for (auto& r : rows)
     for (auto& [k, v] : r.items())
       if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
+  auto rank = [&](const std::string& c) {
+    auto it = std::find(first.begin(), first.end(), c);
+    return it == first.end() ? first.size() : static_cast<size_t>(it - first.begin());
+  };
+  std::stable_sort(cols.begin(), cols.end(), [&](auto& a, auto& b) { return rank(a) < rank(b); });
   std::vector<size_t> width(cols.size());
   std::vector<std::vector<std::string>> cells;
   for (size_t c = 0; c < cols.size(); ++c) width[c] = cols[c].size();

@@ -76,11 +76,11 @@ class Host:
         self.api = AgentClient(self.socket)
 
     def start_agent(self, *extra):
-        logf = open(self.log, "a")
-        self.proc = subprocess.Popen(
-            [IP, "netns", "exec", self.name, self.fabric.agent_bin, "--fabric", "fab0",
-             "--socket", self.socket, *extra],
-            stdout=logf, stderr=subprocess.STDOUT)
+        with open(self.log, "a") as logf:
+            self.proc = subprocess.Popen(
+                [IP, "netns", "exec", self.name, self.fabric.agent_bin, "--fabric", "fab0",
+                 "--socket", self.socket, *extra],
+                stdout=logf, stderr=subprocess.STDOUT, start_new_session=self.fabric.persistent)
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -142,19 +142,27 @@ class Workload:
 
 
 class Fabric:
-    def __init__(self, hosts=2, agent_bin=None, vrctl_bin=None, mtu=1500, direct=False):
+    def __init__(self, hosts=2, agent_bin=None, vrctl_bin=None, mtu=1500, direct=False, persistent_dir=None):
+        """persistent_dir: keep everything running after this process exits (the demo);
+        names then start with "vrdemo" and the agents' sockets and logs live there."""
         _sweep_stale()
-        self.prefix = f"vrt{os.getpid()}"
-        self.short = str(os.getpid() % 1000)
+        self.persistent = persistent_dir is not None
+        self.prefix = "vrdemo" if self.persistent else f"vrt{os.getpid()}"
+        self.short = "d" if self.persistent else str(os.getpid() % 1000)
         self.agent_bin = agent_bin
         self.vrctl_bin = vrctl_bin
-        self.tmp = tempfile.mkdtemp(prefix=f"{self.prefix}-")
+        if self.persistent:
+            os.makedirs(persistent_dir, exist_ok=True)
+            self.tmp = persistent_dir
+        else:
+            self.tmp = tempfile.mkdtemp(prefix=f"{self.prefix}-")
         self.namespaces = []
         self.hosts = []
         self.closed = False
-        atexit.register(self.close)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._on_signal)
+        if not self.persistent:
+            atexit.register(self.close)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self._on_signal)
         try:
             self._build(hosts, mtu, direct)
         except BaseException:
