@@ -109,6 +109,50 @@ struct vr_l2_key {
 	__u16 pad;
 };
 
+/*
+ * Policy (issue 6). The policy compiler maps every endpoint to an endpoint group (EPG): one
+ * group per distinct combination of network, tags and security groups, plus groups for
+ * CIDRs named by rules. It combines network policies, security groups and firewall policies
+ * into one decision per (source EPG, destination EPG, protocol, destination port range), with
+ * overlapping ranges already split into disjoint ones, so the datapath makes two lookups per
+ * new flow whatever the number of rules.
+ */
+#define VR_EPG_NONE 0        /* endpoint without policy: its flows skip the flow table */
+#define VR_PROTO_ANY 0       /* rule for every IP protocol (looked up after the exact one) */
+
+struct vr_epg4_key {         /* LPM: address in a VRF -> EPG */
+	__u32 prefixlen;     /* 32 + prefix length */
+	__u32 vrf;
+	__u32 addr;          /* network order */
+};
+
+struct vr_epg6_key {
+	__u32 prefixlen;     /* 32 + prefix length */
+	__u32 vrf;
+	__u8 addr[16];
+};
+
+struct vr_rule_key {         /* LPM over the destination port */
+	__u32 prefixlen;     /* 32 + 32 + 8 + 8 + port prefix length (0..16) */
+	__u32 src_epg;
+	__u32 dst_epg;
+	__u8 proto;          /* IPPROTO_*, or VR_PROTO_ANY */
+	__u8 pad;
+	__be16 dport;        /* network order; ICMP: type << 8 | code */
+};
+
+enum vr_policy_action {
+	VR_ACT_DENY = 0,
+	VR_ACT_PASS = 1,
+	VR_ACT_MIRROR = 2,   /* pass, and copy to the analyzer interface */
+};
+
+struct vr_rule {
+	__u32 action;        /* enum vr_policy_action */
+	__u32 rule_id;       /* which configured rule decided: shown by vrctl */
+	__u32 mirror_ifindex;
+};
+
 /* Per-host settings: one entry in vr_config. */
 struct vr_config {
 	__u8 router_mac[VR_ETH_ALEN]; /* the distributed gateway's MAC: the same on every VRF */
