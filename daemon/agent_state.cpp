@@ -3,8 +3,11 @@
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstring>
 #include <fmt/format.h>
 
+#include "dhcp_server.h"
 #include "links.h"
 
 namespace vrfabric {
@@ -75,6 +78,7 @@ AgentState::AgentState(Datapath& dp, const AgentConfig& cfg) : dp_(dp), cfg_(cfg
   dp_.set_nexthop(kNhDiscard, vr_nexthop{.type = VR_NH_DISCARD});
   dp_.set_nexthop(kNhReceive, vr_nexthop{.type = VR_NH_RECEIVE});
   dp_.attach_fabric(fabric_ifindex_);
+  dhcp_ = std::make_unique<DhcpServer>(cfg_.router_mac);
   spdlog::info("fabric {} ifindex {} address {}", cfg_.fabric_ifname, fabric_ifindex_, ipv4_str(cfg_.fabric_ip));
 }
 
@@ -191,7 +195,13 @@ void AgentState::drop_l2(uint32_t vrf_id, const Mac& mac) {
   l2_.erase({vrf_id, mac});
 }
 
-const Interface& AgentState::add_interface(const InterfaceSpec& spec) {
+const Interface& AgentState::add_interface(const InterfaceSpec& in) {
+  InterfaceSpec spec = in;
+  if (spec.dhcp) {
+    Prefix p{AF_INET, {}, 32};
+    std::memcpy(p.addr.data(), &spec.dhcp->address, 4);
+    if (std::find(spec.ips.begin(), spec.ips.end(), p) == spec.ips.end()) spec.ips.push_back(p);
+  }
   if (ifaces_.count(spec.name)) throw AgentError(fmt::format("interface '{}' already exists", spec.name));
   if (spec.netns.empty()) throw AgentError("an interface needs the workload's netns");
   const Vrf& v = vrf(spec.vrf);
@@ -229,6 +239,7 @@ const Interface& AgentState::add_interface(const InterfaceSpec& spec) {
     put_l2(v.id, spec.mac, make_fwd(ifc.nh_id, 0, nullptr, false), owner);
     for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(ifc.nh_id, 0, &spec.mac, true), owner);
     dp_.attach_workload(ifc.ifindex);
+    if (spec.dhcp) dhcp_->add(ifc.ifindex, spec.mac, *spec.dhcp);
   } catch (const std::exception& e) {
     ifaces_[spec.name] = ifc;  // let del_interface undo whatever was done
     del_interface(spec.name);
@@ -243,6 +254,7 @@ void AgentState::del_interface(const std::string& name) {
   if (it == ifaces_.end()) throw AgentError(fmt::format("no interface named '{}'", name));
   const Interface ifc = it->second;
   uint32_t vrf_id = vrf(ifc.spec.vrf).id;
+  dhcp_->remove(ifc.ifindex);
   dp_.detach(ifc.ifindex);
   for (auto& ip : ifc.spec.ips) drop_route(vrf_id, ip);
   auto l2 = l2_.find({vrf_id, ifc.spec.mac});

@@ -4,6 +4,7 @@
 // to the Datapath; the maps never hold an entry this model does not know.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "datapath.h"
+#include "dhcp_codec.h"
 
 namespace vrfabric {
 
@@ -41,6 +43,7 @@ struct InterfaceSpec {
   std::string netns;           // the workload's namespace
   std::string peer_name = "eth0";
   std::vector<Prefix> ips;     // host addresses the workload owns (for FIB and ARP/ND)
+  std::optional<dhcp::Lease> dhcp;  // served to the workload; its address joins ips
 };
 
 struct Interface {
@@ -83,6 +86,8 @@ struct NexthopSpec {
   std::optional<Mac> mac;
 };
 
+class DhcpServer;
+
 class AgentState {
  public:
   AgentState(Datapath& dp, const AgentConfig& cfg);
@@ -111,6 +116,7 @@ class AgentState {
  private:
   Datapath& dp_;
   AgentConfig cfg_;
+  std::unique_ptr<DhcpServer> dhcp_;
   Mac fabric_mac_{};
   int fabric_ifindex_ = 0;
   std::map<std::string, Vrf> vrfs_;

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fmt/format.h>
 #include <functional>
 #include <map>
@@ -71,6 +72,35 @@ struct Request {
   }
 };
 
+// {"address": "10.1.1.3/24", "gateway": "10.1.1.1", "dns": ["10.1.1.2"], "mtu": 1450}
+std::optional<dhcp::Lease> lease(const Request& r) {
+  auto* v = r.find("dhcp");
+  if (!v) return std::nullopt;
+  if (!v->is_object()) throw AgentError("field 'dhcp' must be an object");
+  static const std::set<std::string> fields = {"address", "gateway", "dns", "mtu", "lease_seconds"};
+  for (auto& [k, x] : v->items())
+    if (!fields.count(k)) throw AgentError(fmt::format("unknown field 'dhcp.{}'", k));
+  Request d{*v};
+  dhcp::Lease l;
+  Prefix a = d.prefix(d.str("address"), "dhcp.address");
+  if (a.family != AF_INET || a.len == 0 || a.len > 30)
+    throw AgentError("field 'dhcp.address' must be an IPv4 address with a prefix length up to /30");
+  Prefix host = Prefix::parse(d.str("address").substr(0, d.str("address").find('/')));
+  std::memcpy(&l.address, host.addr.data(), 4);
+  l.prefix_len = a.len;
+  l.gateway = parse_ipv4(d.str("gateway"));
+  if (auto* dns = d.find("dns")) {
+    if (!dns->is_array()) throw AgentError("field 'dhcp.dns' must be a list of addresses");
+    for (auto& x : *dns) {
+      if (!x.is_string()) throw AgentError("field 'dhcp.dns' must be a list of addresses");
+      l.dns.push_back(parse_ipv4(x.get<std::string>()));
+    }
+  }
+  if (d.find("mtu")) l.mtu = static_cast<uint16_t>(std::min<uint32_t>(d.u32("mtu"), 65535));
+  if (d.find("lease_seconds")) l.lease_seconds = d.u32("lease_seconds");
+  return l;
+}
+
 json vrf_json(const Vrf& v) {
   json j = {{"name", v.name}, {"id", v.id}};
   j["vni"] = v.vni ? json(*v.vni) : json(nullptr);
@@ -131,9 +161,9 @@ const std::map<std::string, Op>& ops() {
          return json();
        }}},
       {"vni.del", {{"vni"}, [](AgentState& st, const Request& r) { st.del_vni(r.u32("vni")); return json(); }}},
-      {"interface.add", {{"name", "vrf", "mac", "netns", "peer_name", "ips"}, [](AgentState& st, const Request& r) {
+      {"interface.add", {{"name", "vrf", "mac", "netns", "peer_name", "ips", "dhcp"}, [](AgentState& st, const Request& r) {
          InterfaceSpec s{r.str("name"), r.str("vrf"), r.mac("mac"), r.str("netns"), r.str_or("peer_name", "eth0"),
-                         r.hosts("ips")};
+                         r.hosts("ips"), lease(r)};
          auto& ifc = st.add_interface(s);
          return json{{"name", s.name}, {"ifindex", ifc.ifindex}, {"label", ifc.label}, {"nexthop", ifc.nh_id}};
        }}},

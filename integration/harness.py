@@ -114,7 +114,9 @@ class Host:
 class Workload:
     """A namespace with one interface, eth0, plugged into a host's agent."""
 
-    def __init__(self, host, vrf, name, mac, ips, gateways=()):
+    def __init__(self, host, vrf, name, mac, ips, gateways=(), dhcp=None):
+        """dhcp: a lease ({"address": "a/len", "gateway": ..., "dns": [...]}) the agent serves;
+        the workload then gets its address with dhcp_client() instead of statically."""
         self.host, self.vrf, self.mac, self.ips = host, vrf, mac, ips
         self.ns = f"{host.fabric.prefix}-{name}"
         self.ifname = f"v{host.fabric.short}{name}"[:15]
@@ -122,8 +124,9 @@ class Workload:
         sh(IP, "netns", "add", self.ns)
         sh(IP, "link", "set", "lo", "up", ns=self.ns)
         hosts = [ip.split("/")[0] for ip in ips]
+        extra = {"dhcp": dhcp} if dhcp else {}
         self.info = host.api("interface.add", name=self.ifname, vrf=vrf, mac=mac, netns=self.ns,
-                             ips=hosts)
+                             ips=hosts, **extra)
         for ip in ips:
             flags = ["nodad"] if ":" in ip else []
             sh(IP, "addr", "add", ip, "dev", "eth0", *flags, ns=self.ns)
@@ -136,6 +139,12 @@ class Workload:
 
     def run(self, *args, check=True, timeout=60):
         return sh(*args, ns=self.ns, check=check, timeout=timeout)
+
+    def dhcp_client(self, dns_file):
+        """Runs busybox udhcpc once in the namespace; returns its output."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "udhcpc-script.sh")
+        return sh("env", f"DNS_FILE={dns_file}", "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f",
+                  "-t", "5", "-T", "1", "-s", script, ns=self.ns, timeout=30).stderr
 
     def ping(self, dst, count=2, check=False):
         return self.run("ping", "-c", count, "-i", "0.2", "-W", "1", dst, check=check).returncode == 0

@@ -182,7 +182,22 @@ class Overlay(unittest.TestCase):
                 else:
                     self.assertEqual((r["gre.proto"], r["mpls.label"]), ("0x8847", str(label)), r)
 
-    def test_7_vrctl_shows_tables_and_counters(self):
+    def test_7_dhcp_from_the_agent(self):
+        h1, h2 = fabric.hosts
+        lease = {"address": "10.1.1.8/24", "gateway": "10.1.1.1", "dns": ["10.1.1.2"], "mtu": 1450}
+        wl = Workload(h1, "red", "r13", "02:00:00:00:01:08", [], dhcp=lease)
+        h2.api("endpoint.add", vrf="red", mac=wl.mac, ips=["10.1.1.8"], remote=h1.fabric_ip, encap="vxlan", label=100)
+        program_endpoints("vxlan")
+        dns_file = os.path.join(fabric.tmp, "r13.dns")
+        log = wl.dhcp_client(dns_file)
+        self.assertIn("10.1.1.8", wl.run(IP, "-4", "addr", "show", "eth0").stdout, log)
+        self.assertIn("default via 10.1.1.1", wl.run(IP, "route").stdout)
+        with open(dns_file) as f:
+            self.assertEqual(f.read().strip(), "10.1.1.2")
+        self.assertTrue(wl.ping("10.1.1.5"), "the DHCP-configured workload reaches another host")
+        self.assertTrue(wl.ping("10.1.2.7"), "and routes through the gateway it was given")
+
+    def test_8_vrctl_shows_tables_and_counters(self):
         h1 = fabric.hosts[0]
         routes = h1.vrctl("show", "routes", "--vrf", "red").stdout
         self.assertIn("10.1.1.5/32", routes)

@@ -1,0 +1,165 @@
+#include "dhcp_server.h"
+
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace vrfabric {
+
+namespace {
+
+constexpr uint16_t kServerPort = 67, kClientPort = 68;
+
+uint16_t fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+uint32_t sum16(const uint8_t* p, size_t n, uint32_t sum = 0) {
+  for (size_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+  if (n & 1) sum += static_cast<uint32_t>(p[n - 1] << 8);
+  return sum;
+}
+
+// IPv4, UDP, not a fragment, destination port 67.
+sock_filter kFilter[] = {
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 7),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 5),
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 3, 0),
+    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),
+    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kServerPort, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0xffff),
+};
+
+}  // namespace
+
+std::vector<uint8_t> dhcp_reply_frame(const Mac& server_mac, const dhcp::Message& reply) {
+  std::vector<uint8_t> payload = dhcp::encode(reply);
+  bool broadcast = (reply.flags & 0x8000) || reply.type == dhcp::kNak || reply.yiaddr == 0;
+  uint32_t dst_ip = broadcast ? INADDR_BROADCAST : reply.yiaddr;
+  uint32_t src_ip = reply.server_id.value_or(0);
+  std::vector<uint8_t> f(14 + 20 + 8);
+  if (broadcast)
+    std::memset(f.data(), 0xff, 6);
+  else
+    std::memcpy(f.data(), reply.chaddr.data(), 6);
+  std::memcpy(f.data() + 6, server_mac.data(), 6);
+  f[12] = 0x08;
+  uint8_t* ip = f.data() + 14;
+  uint16_t total = static_cast<uint16_t>(20 + 8 + payload.size());
+  ip[0] = 0x45;
+  ip[2] = static_cast<uint8_t>(total >> 8);
+  ip[3] = static_cast<uint8_t>(total);
+  ip[8] = 64;
+  ip[9] = IPPROTO_UDP;
+  std::memcpy(ip + 12, &src_ip, 4);
+  std::memcpy(ip + 16, &dst_ip, 4);
+  uint16_t c = fold(sum16(ip, 20));
+  ip[10] = static_cast<uint8_t>(c >> 8);
+  ip[11] = static_cast<uint8_t>(c);
+  uint8_t* udp = ip + 20;
+  uint16_t ulen = static_cast<uint16_t>(8 + payload.size());
+  udp[0] = 0, udp[1] = kServerPort, udp[2] = 0, udp[3] = kClientPort;
+  udp[4] = static_cast<uint8_t>(ulen >> 8);
+  udp[5] = static_cast<uint8_t>(ulen);
+  f.insert(f.end(), payload.begin(), payload.end());
+  udp = f.data() + 34;
+  // UDP checksum over the pseudo-header, header and payload.
+  uint32_t sum = sum16(ip + 12, 8) + IPPROTO_UDP + ulen;
+  uint16_t uc = fold(sum16(udp, ulen, sum));
+  if (uc == 0) uc = 0xffff;
+  udp[6] = static_cast<uint8_t>(uc >> 8);
+  udp[7] = static_cast<uint8_t>(uc);
+  return f;
+}
+
+DhcpServer::DhcpServer(const Mac& router_mac) : router_mac_(router_mac) {
+  sock_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_IP));
+  if (sock_ < 0) throw std::runtime_error(std::string("DHCP packet socket: ") + strerror(errno));
+  sock_fprog prog{static_cast<unsigned short>(std::size(kFilter)), kFilter};
+  if (setsockopt(sock_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
+    throw std::runtime_error(std::string("DHCP socket filter: ") + strerror(errno));
+  stop_fd_ = eventfd(0, EFD_CLOEXEC);
+  thread_ = std::thread([this] { run(); });
+}
+
+DhcpServer::~DhcpServer() {
+  uint64_t one = 1;
+  (void)!write(stop_fd_, &one, sizeof one);
+  thread_.join();
+  close(sock_);
+  close(stop_fd_);
+}
+
+void DhcpServer::add(int ifindex, const Mac& client, const dhcp::Lease& lease) {
+  std::lock_guard lk(mu_);
+  bindings_[ifindex] = Binding{client, lease};
+}
+
+void DhcpServer::remove(int ifindex) {
+  std::lock_guard lk(mu_);
+  bindings_.erase(ifindex);
+}
+
+void DhcpServer::run() {
+  uint8_t buf[2048];
+  for (;;) {
+    pollfd fds[2] = {{sock_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents) return;
+    sockaddr_ll from{};
+    socklen_t fl = sizeof from;
+    ssize_t n = recvfrom(sock_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+    if (n > 0 && from.sll_pkttype != PACKET_OUTGOING) handle(from.sll_ifindex, buf, static_cast<size_t>(n));
+  }
+}
+
+void DhcpServer::handle(int ifindex, const uint8_t* frame, size_t len) {
+  Binding b;
+  {
+    std::lock_guard lk(mu_);
+    auto it = bindings_.find(ifindex);
+    if (it == bindings_.end()) return;  // not a workload interface we serve
+    b = it->second;
+  }
+  size_t ihl = static_cast<size_t>(frame[14] & 0xf) * 4;
+  if (len < 14 + ihl + 8) return;
+  std::string why;
+  auto msg = dhcp::decode(frame + 14 + ihl + 8, len - 14 - ihl - 8, &why);
+  if (!msg) {
+    spdlog::warn("dhcp: ignoring a malformed message on ifindex {}: {}", ifindex, why);
+    return;
+  }
+  if (Mac(msg->chaddr) != b.client) {
+    spdlog::warn("dhcp: ifindex {} asked for {} which is not its workload", ifindex, mac_str(Mac(msg->chaddr)));
+    return;
+  }
+  auto reply = dhcp::answer(*msg, b.lease);
+  if (!reply) return;
+  auto out = dhcp_reply_frame(router_mac_, *reply);
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = ifindex;
+  to.sll_halen = 6;
+  std::memcpy(to.sll_addr, out.data(), 6);
+  if (sendto(sock_, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0)
+    spdlog::warn("dhcp: sending on ifindex {}: {}", ifindex, strerror(errno));
+  else
+    answered_++;
+}
+
+}  // namespace vrfabric

@@ -1,0 +1,151 @@
+// DHCPv4 codec and server answers as pure functions.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+
+#include <random>
+
+#include "dhcp_server.h"
+#include "packet_builder.h"
+
+using namespace vrfabric;
+using namespace vrfabric::dhcp;
+
+namespace {
+
+uint32_t ip(const char* s) {
+  uint32_t v;
+  inet_pton(AF_INET, s, &v);
+  return v;
+}
+
+// A DISCOVER as a client puts it on the wire, built byte by byte.
+std::vector<uint8_t> discover_bytes() {
+  std::vector<uint8_t> b(236, 0);
+  b[0] = 1, b[1] = 1, b[2] = 6;
+  b[4] = 0xde, b[5] = 0xad, b[6] = 0xbe, b[7] = 0xef;  // xid
+  b[10] = 0x80;                                         // broadcast flag
+  uint8_t mac[6] = {2, 0, 0, 0, 1, 3};
+  std::copy(mac, mac + 6, b.begin() + 28);
+  for (uint8_t x : {0x63, 0x82, 0x53, 0x63, 53, 1, 1, 55, 3, 1, 3, 6, 0, 255}) b.push_back(x);
+  return b;
+}
+
+Lease lease() {
+  Lease l;
+  l.address = ip("10.1.1.3");
+  l.prefix_len = 24;
+  l.gateway = ip("10.1.1.1");
+  l.dns = {ip("10.1.1.2")};
+  l.mtu = 1450;
+  return l;
+}
+
+}  // namespace
+
+TEST_CASE("a client's DISCOVER decodes and gets an OFFER with the lease") {
+  auto b = discover_bytes();
+  auto m = decode(b.data(), b.size());
+  REQUIRE(m);
+  CHECK(m->type == kDiscover);
+  CHECK(m->xid == 0xdeadbeef);
+  CHECK(m->flags == 0x8000);
+  auto r = answer(*m, lease());
+  REQUIRE(r);
+  CHECK(r->type == kOffer);
+  CHECK(r->op == 2);
+  CHECK(r->xid == 0xdeadbeef);
+  CHECK(r->yiaddr == ip("10.1.1.3"));
+  CHECK(r->subnet_mask == ip("255.255.255.0"));
+  CHECK(r->router == ip("10.1.1.1"));
+  CHECK(r->server_id == ip("10.1.1.1"));
+  CHECK(r->dns == std::vector<uint32_t>{ip("10.1.1.2")});
+  CHECK(r->mtu == 1450);
+  // What we encode decodes to the same thing.
+  auto bytes = encode(*r);
+  auto back = decode(bytes.data(), bytes.size());
+  REQUIRE(back);
+  CHECK(back->type == kOffer);
+  CHECK(back->yiaddr == r->yiaddr);
+  CHECK(back->router == r->router);
+  CHECK(back->dns == r->dns);
+  CHECK(back->mtu == r->mtu);
+  CHECK(back->lease_seconds == 86400u);
+}
+
+TEST_CASE("REQUEST: ACK for the leased address, NAK for another, silence for another server") {
+  Message req;
+  req.type = kRequest;
+  req.requested_ip = ip("10.1.1.3");
+  req.server_id = ip("10.1.1.1");
+  CHECK(answer(req, lease())->type == kAck);
+  req.requested_ip = ip("10.1.1.9");
+  CHECK(answer(req, lease())->type == kNak);
+  req.server_id = ip("10.9.9.9");
+  CHECK_FALSE(answer(req, lease()));
+  Message renew;  // renewing: no option 50, ciaddr set
+  renew.type = kRequest;
+  renew.ciaddr = ip("10.1.1.3");
+  CHECK(answer(renew, lease())->type == kAck);
+  Message release;
+  release.type = kRelease;
+  CHECK_FALSE(answer(release, lease()));
+}
+
+TEST_CASE("malformed messages are rejected with a reason") {
+  auto good = discover_bytes();
+  struct Case {
+    const char* what;
+    std::vector<uint8_t> bytes;
+    const char* reason;
+  };
+  auto with = [&](size_t at, uint8_t v) {
+    auto b = good;
+    b[at] = v;
+    return b;
+  };
+  std::vector<Case> cases = {
+      {"short", std::vector<uint8_t>(good.begin(), good.begin() + 100), "shorter than a BOOTP header"},
+      {"bad op", with(0, 9), "op is neither request nor reply"},
+      {"not ethernet", with(1, 6), "hardware type is not Ethernet"},
+      {"no cookie", with(236, 0), "no DHCP magic cookie"},
+      {"type length 2", with(241, 2), "option with a wrong length"},
+      {"type 42", with(242, 42), "unknown message type"},
+      {"unterminated", std::vector<uint8_t>(good.begin(), good.end() - 1), "options not terminated"},
+      {"length cut off", std::vector<uint8_t>(good.begin(), good.begin() + 244), "option length missing"},
+      {"option past end", std::vector<uint8_t>(good.begin(), good.begin() + 246), "option runs past the end"},
+  };
+  for (auto& c : cases) {
+    CAPTURE(c.what);
+    std::string why;
+    CHECK_FALSE(decode(c.bytes.data(), c.bytes.size(), &why));
+    CHECK(why == c.reason);
+  }
+}
+
+TEST_CASE("random corruption never crashes the decoder") {
+  std::mt19937 rng(7);
+  auto good = discover_bytes();
+  for (int i = 0; i < 20000; ++i) {
+    auto b = good;
+    for (int k = 0; k < 4; ++k) b[rng() % b.size()] = static_cast<uint8_t>(rng());
+    b.resize(rng() % (b.size() + 1));
+    auto m = decode(b.data(), b.size());
+    if (m) answer(*m, lease());
+  }
+}
+
+TEST_CASE("the reply frame has valid IPv4 and UDP checksums") {
+  Message req;
+  req.type = kDiscover;
+  req.chaddr = {2, 0, 0, 0, 1, 3};
+  auto r = answer(req, lease());
+  auto f = dhcp_reply_frame({0, 0, 0x5e, 0, 1, 0}, *r);
+  CHECK(pkt::fold(pkt::sum16(f.data() + 14, 20)) == 0);
+  size_t ulen = f.size() - 34;
+  uint32_t pseudo = pkt::sum16(f.data() + 26, 8) + 17 + static_cast<uint32_t>(ulen);
+  CHECK(pkt::fold(pkt::sum16(f.data() + 34, ulen, pseudo)) == 0);
+  CHECK(pkt::get16(f, 36) == 68);
+  CHECK(std::vector<uint8_t>(f.begin(), f.begin() + 6) == std::vector<uint8_t>{2, 0, 0, 0, 1, 3});  // unicast to the client
+}
