@@ -115,8 +115,8 @@ httplib::Server::Handler RestApi::wrap(const std::string& route, bool needs_auth
 }
 
 json RestApi::collection(const httplib::Request& req, const Principal& who, int& status) {
-  const auto* t = Schema::get().find(req.matches[1].str());
-  if (!t || t->plural != req.matches[1].str()) throw not_found("no such collection " + req.path);
+  const auto* t = Schema::get().find(req.path.substr(1));
+  if (!t || t->plural != req.path.substr(1)) throw not_found("no such collection " + req.path);
   if (req.method == "GET") {
     check_params(req, {"parent_id", "parent_fq_name", "fq_name", "tag", "project", "detail", "limit", "marker"});
     ListParams p{param(req, "parent_id"), param(req, "parent_fq_name"), param(req, "fq_name"), param(req, "tag"),
@@ -149,9 +149,10 @@ json RestApi::collection(const httplib::Request& req, const Principal& who, int&
 }
 
 json RestApi::object(const httplib::Request& req, const Principal& who, int& status) {
-  const auto* t = Schema::get().find(req.matches[1].str());
-  if (!t || t->name != req.matches[1].str()) throw not_found("no such route " + req.path);
-  std::string uuid = req.matches[2].str();
+  auto slash = req.path.find('/', 1);
+  const auto* t = Schema::get().find(req.path.substr(1, slash - 1));
+  std::string uuid = req.path.substr(slash + 1);
+  if (!t || t->name != req.path.substr(1, slash - 1)) throw not_found("no such route " + req.path);
   if (req.method == "GET") {
     check_params(req, {"back_refs"});
     return svc_.read(*t, uuid, who, !param(req, "back_refs") || bool_param(req, "back_refs"));
@@ -248,15 +249,27 @@ void RestApi::install(httplib::Server& srv) {
   }));
   srv.Get("/watch", [this](const httplib::Request& req, httplib::Response& res) { watch(req, res); });
 
-  // Schema-derived routes: two patterns dispatching on the type name via the schema
-  // table, instead of ~80 regexes that every request would be matched against.
-  auto coll = [this](auto& req, auto& who, int& st) { return collection(req, who, st); };
-  auto obj = [this](auto& req, auto& who, int& st) { return object(req, who, st); };
-  srv.Get(R"(/([a-z-]+))", wrap("/COLLECTION", true, coll));
-  srv.Post(R"(/([a-z-]+))", wrap("/COLLECTION", true, coll));
-  srv.Get(R"(/([a-z-]+)/([^/]+))", wrap("/TYPE/UUID", true, obj));
-  srv.Put(R"(/([a-z-]+)/([^/]+))", wrap("/TYPE/UUID", true, obj));
-  srv.Delete(R"(/([a-z-]+)/([^/]+))", wrap("/TYPE/UUID", true, obj));
+  // Schema-derived routes (/PLURAL and /TYPE/UUID): the handlers look the first path
+  // segment up in the schema table, so there is no per-type route registration. GET and
+  // DELETE are dispatched before httplib's regex router; POST and PUT need the body,
+  // which httplib reads only after its pre-routing step, so they use two patterns.
+  auto coll = wrap("/COLLECTION", true, [this](auto& req, auto& who, int& st) { return collection(req, who, st); });
+  auto obj = wrap("/TYPE/UUID", true, [this](auto& req, auto& who, int& st) { return object(req, who, st); });
+  srv.Post(R"(/[a-z-]+)", coll);
+  srv.Put(R"(/[a-z-]+/[^/]+)", obj);
+  srv.set_pre_routing_handler([coll, obj](const httplib::Request& req, httplib::Response& res) {
+    const std::string& p = req.path;
+    auto slash = p.find('/', 1);
+    const auto* t = p.size() > 1 ? Schema::get().find(p.substr(1, slash == std::string::npos ? slash : slash - 1)) : nullptr;
+    if (!t) return httplib::Server::HandlerResponse::Unhandled;
+    bool is_coll = slash == std::string::npos && p.compare(1, std::string::npos, t->plural) == 0;
+    bool is_obj = slash != std::string::npos && p.compare(1, slash - 1, t->name) == 0 &&
+                  p.find('/', slash + 1) == std::string::npos && slash + 1 < p.size();
+    bool method_ok = req.method == "GET" || (is_obj && req.method == "DELETE");
+    if (!(is_coll || is_obj) || !method_ok) return httplib::Server::HandlerResponse::Unhandled;
+    (is_coll ? coll : obj)(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
 
   // Errors httplib produces itself (413 body too large, 404 unknown path, 400 bad
   // request line) get the same JSON error shape as ours.

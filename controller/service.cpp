@@ -52,7 +52,7 @@ json validated(const TypeSpec& t, const json& body, bool partial) {
 }
 }  // namespace
 
-ConfigService::ConfigService(Store& st, Settings s) : st_(st), settings_(s) {
+ConfigService::ConfigService(Store& st, Settings s) : st_(st), settings_(s), mu_(st.mutex()) {
   rev_ = st_.last_revision();
   published_rev_ = rev_;
   for (auto& t : st_.tokens()) tokens_[t.token] = Principal{t.id, t.project, t.role};
@@ -78,9 +78,17 @@ auto ConfigService::mutate(F&& f) -> decltype(f()) {
   } catch (...) {
     st_.rollback();
     alloc_.rollback();
+    vn_subnets_.clear();  // may hold plans of an update that never happened
     rev_ = rev_before;
     throw;
   }
+}
+
+const std::vector<SubnetPlan>& ConfigService::network_subnets(const std::string& vn_uuid, int64_t revision,
+                                                              const std::function<std::vector<SubnetPlan>()>& load) {
+  auto& e = vn_subnets_[vn_uuid];
+  if (e.first != revision || revision == 0) e = {revision, load()};
+  return e.second;
 }
 
 ObjRow ConfigService::load_visible(const TypeSpec* t, const std::string& uuid, const Principal& who) {
@@ -90,8 +98,8 @@ ObjRow ConfigService::load_visible(const TypeSpec* t, const std::string& uuid, c
   return *row;
 }
 
-json ConfigService::with_meta(const ObjRow& row) {
-  json j = row.body;
+json ConfigService::with_meta(ObjRow row) {
+  json j = std::move(row.body);
   j["href"] = "/" + row.type + "/" + row.uuid;
   return j;
 }
@@ -112,10 +120,10 @@ json ConfigService::resolve_refs(const TypeSpec& t, json& obj, const Principal& 
       std::string what;
       if (e.contains("uuid")) {
         what = e["uuid"].get<std::string>();
-        target = st_.get(what);
+        target = st_.head(what);
       } else {
         what = join_fq(Schema::fq_from_json(e["to"], path + ".to"));
-        if (auto u = st_.uuid_by_fq(r.to, what)) target = st_.get(*u);
+        target = st_.head_by_fq(r.to, what);
       }
       if (!target || target->type != r.to || !who.can_read(target->project))
         throw bad_request("field '" + path + "': " + r.to + " " + what + " does not exist", path);
@@ -128,6 +136,19 @@ json ConfigService::resolve_refs(const TypeSpec& t, json& obj, const Principal& 
     uuids[r.field] = std::move(ids);
   }
   return uuids;
+}
+
+// Writes a created or updated object: next revision, row, reference edges, change log.
+// The body is serialised once and stored twice (object and change).
+void ConfigService::persist(ObjRow& row, const char* op, const json& ref_uuids) {
+  row.revision = ++rev_;
+  row.body["revision"] = row.revision;
+  std::string text = row.body.dump();
+  if (op == std::string("create")) st_.insert(row, text);
+  else st_.update(row, text);
+  for (auto& [field, ids] : ref_uuids.items()) st_.set_refs(row.uuid, field, ids.get<std::vector<std::string>>());
+  st_.append_change(row.revision, op, row, text);
+  spdlog::debug("{} type={} fq_name={} uuid={} revision={}", op, row.type, row.fq, row.uuid, row.revision);
 }
 
 json ConfigService::create(const TypeSpec& t, const json& body, const Principal& who, CreateOptions opts) {
@@ -164,19 +185,20 @@ json ConfigService::create_locked(const TypeSpec& t, json obj, const Principal& 
     std::string wanted = obj.value("parent_type", "");
     for (auto& p : t.parents) {
       if (p.empty() || (!wanted.empty() && p != wanted)) continue;
-      if (auto u = st_.uuid_by_fq(p, parent_fq)) { parent = st_.get(*u); obj["parent_type"] = p; break; }
+      if ((parent = st_.head_by_fq(p, parent_fq))) { obj["parent_type"] = p; break; }
     }
     if (!parent || !who.can_read(parent->project))
       throw bad_request("field 'fq_name': parent " + parent_fq + " (" + t.parents[0] + ") does not exist", "fq_name");
   }
 
-  std::string uuid = obj.contains("uuid") ? obj["uuid"].get<std::string>() : new_uuid();
+  bool own_uuid = obj.contains("uuid");
+  std::string uuid = own_uuid ? obj["uuid"].get<std::string>() : new_uuid();
   std::optional<std::string> owner = t.name == "project" ? std::optional(uuid) : parent ? parent->project : std::nullopt;
   if (!who.can_write(owner))
     throw forbidden("token may not create " + t.name + " " + join_fq(fq));
   if (auto existing = st_.uuid_by_fq(t.name, join_fq(fq)))
     throw conflict(t.name + " " + join_fq(fq) + " already exists (uuid " + *existing + ")", "fq_name");
-  if (st_.get(uuid)) throw conflict("uuid " + uuid + " is already in use", "uuid");
+  if (own_uuid && st_.head(uuid)) throw conflict("uuid " + uuid + " is already in use", "uuid");
 
   json ref_uuids = resolve_refs(t, obj, who);
   obj["uuid"] = uuid;
@@ -191,14 +213,13 @@ json ConfigService::create_locked(const TypeSpec& t, json obj, const Principal& 
   HookContext ctx{*this, who, uuid, obj, nullptr, &opts, &extra};
   if (hooks && hooks->before_write) hooks->before_write(ctx);
 
-  ObjRow row{uuid, t.name, join_fq(fq), parent ? parent->uuid : "", owner, obj, ++rev_};
-  row.body["revision"] = row.revision;
-  st_.insert(row);
-  for (auto& [field, ids] : ref_uuids.items()) st_.set_refs(uuid, field, ids.get<std::vector<std::string>>());
-  st_.append_change(row.revision, "create", row);
-  spdlog::debug("create type={} fq_name={} uuid={} revision={}", t.name, row.fq, uuid, row.revision);
-  if (hooks && hooks->after_create) hooks->after_create(ctx);
-  return with_meta(row);
+  ObjRow row{uuid, t.name, join_fq(fq), parent ? parent->uuid : "", owner, std::move(obj), 0};
+  persist(row, "create", ref_uuids);
+  if (hooks && hooks->after_create) {
+    HookContext after{*this, who, uuid, row.body, nullptr, &opts, &extra};  // obj was moved into row
+    hooks->after_create(after);
+  }
+  return with_meta(std::move(row));
 }
 
 json ConfigService::update(const TypeSpec& t, const std::string& uuid, const json& body, const Principal& who) {
@@ -226,13 +247,8 @@ json ConfigService::update(const TypeSpec& t, const std::string& uuid, const jso
 
     ObjRow row = old;
     row.body = std::move(merged);
-    row.revision = ++rev_;
-    row.body["revision"] = row.revision;
-    st_.update(row);
-    for (auto& [field, ids] : ref_uuids.items()) st_.set_refs(uuid, field, ids.get<std::vector<std::string>>());
-    st_.append_change(row.revision, "update", row);
-    spdlog::debug("update type={} fq_name={} uuid={} revision={}", t.name, row.fq, uuid, row.revision);
-    return json{{t.name, with_meta(row)}};
+    persist(row, "update", ref_uuids);
+    return json{{t.name, with_meta(std::move(row))}};
   });
 }
 
@@ -263,7 +279,7 @@ json ConfigService::remove(const TypeSpec& t, const std::string& uuid, const Pri
       if (auto ip = parse_ip(addr)) alloc_.released(pool, *ip);
     st_.remove(uuid);
     row.revision = ++rev_;
-    st_.append_change(row.revision, "delete", row);
+    st_.append_change(row.revision, "delete", row, row.body.dump());
     spdlog::debug("delete type={} fq_name={} uuid={} revision={}", t.name, row.fq, uuid, row.revision);
     return json{{"uuid", uuid}, {"revision", row.revision}};
   });
@@ -309,10 +325,10 @@ json ConfigService::list(const TypeSpec& t, const ListParams& p, const Principal
   json items = json::array();
   auto rows = st_.list(q);
   for (auto& [id, row] : rows) {
-    if (p.detail) items.push_back(with_meta(row));
+    if (p.detail) items.push_back(with_meta(std::move(row)));
     else items.push_back({{"uuid", row.uuid}, {"fq_name", split_fq(row.fq)}, {"href", "/" + row.type + "/" + row.uuid}});
   }
-  json out = {{t.plural, items}};
+  json out = {{t.plural, std::move(items)}};
   if (int(rows.size()) == p.limit) out["next_marker"] = rows.back().first;
   return out;
 }

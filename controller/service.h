@@ -72,21 +72,27 @@ class ConfigService {
   AddressAllocator& allocator() { return alloc_; }
   int64_t default_asn() const { return settings_.default_asn; }
   json create_locked(const TypeSpec& t, json obj, const Principal& who, const CreateOptions& opts, json& extra);
+  // Subnet plans of a network at a given revision, parsed once (every port create
+  // allocates from them). Dropped when a transaction rolls back.
+  const std::vector<SubnetPlan>& network_subnets(const std::string& vn_uuid, int64_t revision,
+                                                 const std::function<std::vector<SubnetPlan>()>& load);
 
  private:
   template <typename F>
   auto mutate(F&& f) -> decltype(f());
   ObjRow load_visible(const TypeSpec* t, const std::string& uuid, const Principal& who);
   json resolve_refs(const TypeSpec& t, json& obj, const Principal& who);
-  json with_meta(const ObjRow& row);
+  json with_meta(ObjRow row);
+  void persist(ObjRow& row, const char* op, const json& ref_uuids);
   json create_default(const std::string& type, const json& obj, const Principal& admin);
 
   Store& st_;
   Settings settings_;
   AddressAllocator alloc_;
-  std::mutex mu_;  // one writer: SQLite allows one anyway, and it makes IPAM atomic
+  std::mutex& mu_;  // the store's lock: one writer (SQLite allows one anyway), IPAM atomic
   int64_t rev_ = 0;
   std::map<std::string, Principal> tokens_;  // token -> principal (mirrors the table)
+  std::map<std::string, std::pair<int64_t, std::vector<SubnetPlan>>> vn_subnets_;
 
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;

@@ -5,7 +5,10 @@
 // Callers wrap each API mutation in begin()/commit() so it is all-or-nothing.
 #include <nlohmann/json.hpp>
 
+#include <condition_variable>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -51,6 +54,10 @@ class Store {
  public:
   static constexpr int kSchemaVersion = 2;
   explicit Store(const std::string& path);
+  ~Store();
+  // Whoever uses the store holds this lock around every use (the connection is not
+  // shared between threads); the checkpointer takes it briefly to reset the WAL.
+  std::mutex& mutex() { return conn_mu_; }
   int schema_version();
 
   void begin() { db_.prepare("BEGIN IMMEDIATE").run(); }
@@ -58,9 +65,14 @@ class Store {
   void rollback();
 
   std::optional<ObjRow> get(const std::string& uuid);
+  // Identity only (uuid, type, fq, parent, project, revision; body left null): for
+  // reference and parent checks, which need no JSON parsing.
+  std::optional<ObjRow> head(const std::string& uuid);
+  std::optional<ObjRow> head_by_fq(const std::string& type, const std::string& fq);
   std::optional<std::string> uuid_by_fq(const std::string& type, const std::string& fq);
-  void insert(const ObjRow& o);
-  void update(const ObjRow& o);
+  // `body` is o.body serialised once by the caller (it is also logged as the change).
+  void insert(const ObjRow& o, const std::string& body);
+  void update(const ObjRow& o, const std::string& body);
   void remove(const std::string& uuid);
   // Rows plus the id to pass as after_id for the next page.
   std::vector<std::pair<int64_t, ObjRow>> list(const ListQuery& q);
@@ -72,7 +84,7 @@ class Store {
   std::vector<ObjRow> children(const std::string& parent_uuid, int limit = 100);
 
   // `rev` is chosen by the caller (the service numbers mutations under its write lock).
-  void append_change(int64_t rev, const std::string& op, const ObjRow& o);
+  void append_change(int64_t rev, const std::string& op, const ObjRow& o, const std::string& body);
   int64_t last_revision();
   std::vector<Change> changes_since(int64_t rev, int limit);
 
@@ -99,8 +111,16 @@ class Store {
 
  private:
   void migrate();
-  ObjRow row_from(Stmt& s, int first_col);
+  ObjRow row_from(Stmt& s, int first_col, bool with_body = true);
+  void checkpoint_loop(std::string path);
+  std::mutex conn_mu_;
   Sqlite db_;
+  // WAL checkpoints run on their own connection and thread so that copying pages back
+  // into the database never stalls a request (auto-checkpoint would run inside commit).
+  std::thread checkpointer_;
+  std::mutex ck_mu_;
+  std::condition_variable ck_cv_;
+  bool ck_stop_ = false;
 };
 
 }  // namespace vrf

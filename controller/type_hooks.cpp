@@ -118,9 +118,10 @@ struct AddressRequest {
 // Returns the subnet used.
 SubnetPlan assign_address(HookContext& c, const AddressRequest& r) {
   Store& st = c.svc.store();
-  auto vn = st.get(r.vn_uuid);
-  std::string vn_name = vn ? vn->fq : r.vn_uuid;
-  std::vector<SubnetPlan> subnets = vn ? subnets_of(vn->body) : std::vector<SubnetPlan>{};
+  auto vn = st.head(r.vn_uuid);
+  if (!vn) throw bad_request("network " + r.vn_uuid + " does not exist");
+  std::string vn_name = vn->fq;
+  const auto& subnets = c.svc.network_subnets(vn->uuid, vn->revision, [&] { return subnets_of(st.get(vn->uuid)->body); });
   std::optional<IpAddr> requested;
   if (c.obj.contains(r.address_field)) requested = parse_ip(c.obj[r.address_field].get<std::string>());
   std::string family = r.family.empty() ? (requested && requested->v6 ? "v6" : "v4") : r.family;

@@ -14,13 +14,13 @@ TEST_CASE("store migrates, keeps rows and refs, and rolls back") {
     CHECK(st.schema_version() == Store::kSchemaVersion);
     st.begin();
     ObjRow a{"u-a", "virtual-network", "d:p:a", "u-p", std::string("u-p"), {{"x", 1}}, 1};
-    st.insert(a);
-    st.insert(ObjRow{"u-b", "virtual-machine-interface", "d:p:b", "u-p", std::string("u-p"), json::object(), 1});
+    st.insert(a, a.body.dump());
+    st.insert(ObjRow{"u-b", "virtual-machine-interface", "d:p:b", "u-p", std::string("u-p"), json::object(), 1}, "{}");
     st.set_refs("u-b", "virtual_network_refs", {"u-a"});
-    st.append_change(1, "create", a);
+    st.append_change(1, "create", a, a.body.dump());
     st.commit();
     st.begin();
-    st.insert(ObjRow{"u-c", "virtual-network", "d:p:c", "u-p", std::nullopt, json::object(), 2});
+    st.insert(ObjRow{"u-c", "virtual-network", "d:p:c", "u-p", std::nullopt, json::object(), 2}, "{}");
     st.rollback();
     CHECK_FALSE(st.get("u-c"));
     CHECK(st.get("u-a")->body["x"] == 1);
