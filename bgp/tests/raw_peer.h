@@ -29,6 +29,27 @@ bool waitFor(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds
   return pred();
 }
 
+// A listening socket for tests where the speaker connects to us.
+class Listener {
+ public:
+  Listener(const std::string& addr, uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, addr.c_str(), &a.sin_addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd_, 4) != 0)
+      throw std::runtime_error(std::string("Listener: ") + std::strerror(errno));
+  }
+  ~Listener() { ::close(fd_); }
+  int accept() { return ::accept(fd_, nullptr, nullptr); }
+
+ private:
+  int fd_;
+};
+
 class RawPeer {
  public:
   // Connects from `local` to the speaker at remote:port.
@@ -46,6 +67,11 @@ class RawPeer {
     if (bind(fd_, reinterpret_cast<sockaddr*>(&l), sizeof l) != 0 ||
         connect(fd_, reinterpret_cast<sockaddr*>(&r), sizeof r) != 0)
       throw std::runtime_error(std::string("RawPeer connect: ") + std::strerror(errno));
+  }
+  // Wraps an already connected socket (e.g. one accepted from a Listener).
+  explicit RawPeer(int fd) : fd_(fd) {
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
   ~RawPeer() { close(); }
   RawPeer(const RawPeer&) = delete;

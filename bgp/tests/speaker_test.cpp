@@ -293,3 +293,81 @@ TEST_CASE("an OPEN from the wrong AS is refused with Bad Peer AS") {
   CHECK(n->code == err::kOpen);
   CHECK(n->subcode == err::kBadPeerAs);
 }
+
+TEST_CASE("connection collision: the connection opened by the higher BGP identifier survives (RFC 4271 6.8)") {
+  test::Listener listener("127.0.0.92", port());
+  Speaker s(speakerAt("127.0.0.91", 65000));
+  s.start();
+  s.addPeer(peer("127.0.0.92", 65001, "127.0.0.91", {Family::Evpn}, false));
+  RawPeer theirs(listener.accept());  // the speaker's outgoing connection
+  RawPeer ours("127.0.0.92", "127.0.0.91", port());  // and ours towards it: a collision
+  // Our identifier 127.0.0.92 is higher than the speaker's 127.0.0.91, so the
+  // connection we opened must survive and the speaker's must get Cease/7.
+  std::vector<uint8_t> open;
+  encodeOpen(openFor(65001, "127.0.0.92", {Family::Evpn}), open);
+  theirs.send(open);
+  REQUIRE(theirs.readUntil<OpenMessage>());
+  ours.send(open);
+  std::vector<uint8_t> ka;
+  encodeKeepalive(ka);
+  ours.send(ka);
+  auto cease = theirs.readUntil<NotificationMessage>();
+  REQUIRE(cease);
+  CHECK(cease->code == err::kCease);
+  CHECK(cease->subcode == err::kConnectionCollision);
+  CHECK(ours.readUntil<KeepaliveMessage>());
+  CHECK(waitFor([&] { return established(s, 1); }));
+}
+
+TEST_CASE("ROUTE-REFRESH from a peer makes the speaker re-send its Adj-RIB-Out (RFC 2918)") {
+  Speaker s(speakerAt("127.0.0.101", 65000));
+  s.start();
+  s.addPeer(peer("127.0.0.102", 65001, "127.0.0.101", {Family::Evpn}, true));
+  s.originate(macRoute(1), attrsWith({rt("65000:1")}));
+  RawPeer p("127.0.0.102", "127.0.0.101", port());
+  p.establish(openFor(65001, "127.0.0.102", {Family::Evpn}));
+  auto first = p.readUntil<UpdateMessage>();
+  REQUIRE(first);
+  CHECK(first->announced.size() == 1);
+  std::vector<uint8_t> rr;
+  encodeRouteRefresh({Family::Evpn, 0}, rr);
+  p.send(rr);
+  std::optional<UpdateMessage> again;
+  while ((again = p.readUntil<UpdateMessage>()) && again->announced.empty()) {
+  }  // skip the End-of-RIB
+  REQUIRE(again);
+  CHECK(again->announced == first->announced);
+  // eBGP export: our AS prepended, next hop kept (EVPN), LOCAL_PREF not sent.
+  CHECK(again->attrs.asPath.at(0).asns == std::vector<uint32_t>{65000});
+  CHECK(again->attrs.nextHop == *IpAddress::parse("192.0.2.1"));
+  CHECK(!again->attrs.localPref);
+}
+
+TEST_CASE("import and export policy hooks filter and edit routes per peer") {
+  Speaker s(speakerAt("127.0.0.111", 65000));
+  s.start();
+  PeerConfig in = peer("127.0.0.112", 65001, "127.0.0.111", {Family::Evpn}, true);
+  in.importPolicy = policy::allOf({policy::matchRouteTargets({rt("65000:1")}), policy::setLocalPref(250)});
+  s.addPeer(in);
+  PeerConfig out = peer("127.0.0.113", 65002, "127.0.0.111", {Family::Evpn}, true);
+  out.exportPolicy = policy::addExtCommunities({rt("65000:77")});
+  s.addPeer(out);
+  RawPeer src("127.0.0.112", "127.0.0.111", port());
+  src.establish(openFor(65001, "127.0.0.112", {Family::Evpn}));
+  RawPeer dst("127.0.0.113", "127.0.0.111", port());
+  dst.establish(openFor(65002, "127.0.0.113", {Family::Evpn}));
+  UpdateMessage wanted = announce(macRoute(1), 65001, "127.0.0.112");  // carries 65000:1
+  UpdateMessage unwanted = announce(macRoute(2), 65001, "127.0.0.112");
+  unwanted.attrs.extCommunities = {rt("65000:2")};
+  src.sendUpdate(wanted);
+  src.sendUpdate(unwanted);
+  REQUIRE(waitFor([&] { return evpnRoutes(s) == 1; }));
+  auto rib = s.rib(Family::Evpn);
+  CHECK(rib["routes"][0]["paths"][0]["local-pref"] == 250);
+  std::optional<UpdateMessage> u;
+  while ((u = dst.readUntil<UpdateMessage>()) && u->announced.empty()) {
+  }
+  REQUIRE(u);
+  CHECK(u->announced.size() == 1);
+  CHECK(u->attrs.extCommunities == std::vector<ExtCommunity>{rt("65000:1"), rt("65000:77")});
+}
