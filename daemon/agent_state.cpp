@@ -121,18 +121,22 @@ uint32_t AgentState::alloc_label() {
   return next_label_++;
 }
 
-const Vrf& AgentState::add_vrf(const std::string& name, std::optional<uint32_t> vni) {
+const Vrf& AgentState::add_vrf(const std::string& name, std::optional<uint32_t> vni, const std::string& route_target,
+                               vr_encap encap) {
   if (name.empty()) throw AgentError("a VRF needs a name");
   if (vrfs_.count(name)) throw AgentError(fmt::format("VRF '{}' already exists", name));
   if (vni && (*vni == 0 || *vni >= (1u << 24))) throw AgentError(fmt::format("VNI {} is outside 1..16777215", *vni));
   if (vni && vnis_.count(*vni)) throw AgentError(fmt::format("VNI {} is already in use", *vni));
-  Vrf v{name, next_vrf_++, vni};
+  if (encap == VR_ENCAP_VXLAN && !vni) throw AgentError(fmt::format("VRF '{}' uses VXLAN but has no VNI", name));
+  Vrf v{name, next_vrf_++, vni, route_target, encap};
   if (vni) {
     dp_.set_vni(*vni, v.id);
     vnis_[*vni] = v.id;
   }
-  spdlog::info("vrf {} id {} vni {}", name, v.id, vni ? std::to_string(*vni) : "-");
-  return vrfs_[name] = v;
+  spdlog::info("vrf {} id {} vni {} rt {}", name, v.id, vni ? std::to_string(*vni) : "-", route_target);
+  const Vrf& stored = vrfs_[name] = v;
+  if (observer_) observer_->vrf_changed(stored, false);
+  return stored;
 }
 
 void AgentState::del_vrf(const std::string& name) {
@@ -151,6 +155,7 @@ void AgentState::del_vrf(const std::string& name) {
     auto cur = it++;
     if (cur->second == v.id) del_vni(cur->first);
   }
+  if (observer_) observer_->vrf_changed(v, true);
   vrfs_.erase(name);
 }
 
@@ -246,14 +251,18 @@ const Interface& AgentState::add_interface(const InterfaceSpec& in) {
     throw AgentError(e.what());
   }
   spdlog::info("interface {} vrf {} mac {} label {} nh {}", spec.name, spec.vrf, mac_str(spec.mac), ifc.label, ifc.nh_id);
-  return ifaces_[spec.name] = ifc;
+  const Interface& stored = ifaces_[spec.name] = ifc;
+  if (observer_) observer_->interface_changed(stored, v, false);
+  return stored;
 }
 
 void AgentState::del_interface(const std::string& name) {
   auto it = ifaces_.find(name);
   if (it == ifaces_.end()) throw AgentError(fmt::format("no interface named '{}'", name));
   const Interface ifc = it->second;
-  uint32_t vrf_id = vrf(ifc.spec.vrf).id;
+  const Vrf& v = vrf(ifc.spec.vrf);
+  uint32_t vrf_id = v.id;
+  if (observer_ && ifc.label) observer_->interface_changed(ifc, v, true);
   dhcp_->remove(ifc.ifindex);
   dp_.detach(ifc.ifindex);
   for (auto& ip : ifc.spec.ips) drop_route(vrf_id, ip);

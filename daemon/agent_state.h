@@ -34,6 +34,8 @@ struct Vrf {
   std::string name;
   uint32_t id = 0;
   std::optional<uint32_t> vni;
+  std::string route_target;    // "64512:100": what EVPN routes of this network carry
+  vr_encap encap = VR_ENCAP_NONE;  // how remote hosts reach our workloads; NONE = agent default
 };
 
 struct InterfaceSpec {
@@ -88,12 +90,21 @@ struct NexthopSpec {
 
 class DhcpServer;
 
+// Told of every local change that other hosts must learn of (the EVPN advertiser).
+struct AgentObserver {
+  virtual ~AgentObserver() = default;
+  virtual void vrf_changed(const Vrf& vrf, bool removed) = 0;
+  virtual void interface_changed(const Interface& ifc, const Vrf& vrf, bool removed) = 0;
+};
+
 class AgentState {
  public:
   AgentState(Datapath& dp, const AgentConfig& cfg);
   ~AgentState();  // removes the veths it created and detaches from the fabric
 
-  const Vrf& add_vrf(const std::string& name, std::optional<uint32_t> vni);
+  void set_observer(AgentObserver* o) { observer_ = o; }
+  const Vrf& add_vrf(const std::string& name, std::optional<uint32_t> vni, const std::string& route_target = "",
+                     vr_encap encap = VR_ENCAP_NONE);
   void del_vrf(const std::string& name);
   const Interface& add_interface(const InterfaceSpec& spec);
   void del_interface(const std::string& name);
@@ -111,12 +122,14 @@ class AgentState {
   const std::map<std::pair<uint32_t, Mac>, Route>& l2() const { return l2_; }
   const std::map<std::pair<std::string, Mac>, EndpointSpec>& endpoints() const { return endpoints_; }
   const AgentConfig& config() const { return cfg_; }
+  vr_encap encap_of(const Vrf& v) const { return v.encap == VR_ENCAP_NONE ? cfg_.default_encap : v.encap; }
   Datapath& datapath() { return dp_; }
 
  private:
   Datapath& dp_;
   AgentConfig cfg_;
   std::unique_ptr<DhcpServer> dhcp_;
+  AgentObserver* observer_ = nullptr;
   Mac fabric_mac_{};
   int fabric_ifindex_ = 0;
   std::map<std::string, Vrf> vrfs_;

@@ -102,7 +102,7 @@ std::optional<dhcp::Lease> lease(const Request& r) {
 }
 
 json vrf_json(const Vrf& v) {
-  json j = {{"name", v.name}, {"id", v.id}};
+  json j = {{"name", v.name}, {"id", v.id}, {"route_target", v.route_target}, {"encap", encap_name(v.encap)}};
   j["vni"] = v.vni ? json(*v.vni) : json(nullptr);
   return j;
 }
@@ -147,8 +147,9 @@ struct Op {
 
 const std::map<std::string, Op>& ops() {
   static const std::map<std::string, Op> table = {
-      {"vrf.add", {{"name", "vni"}, [](AgentState& st, const Request& r) {
-         return vrf_json(st.add_vrf(r.str("name"), r.opt_u32("vni")));
+      {"vrf.add", {{"name", "vni", "route_target", "encap"}, [](AgentState& st, const Request& r) {
+         return vrf_json(st.add_vrf(r.str("name"), r.opt_u32("vni"), r.str_or("route_target", ""),
+                                    r.find("encap") ? parse_encap(r.str("encap")) : VR_ENCAP_NONE));
        }}},
       {"vrf.del", {{"name"}, [](AgentState& st, const Request& r) { st.del_vrf(r.str("name")); return json(); }}},
       {"vrf.list", {{}, [](AgentState& st, const Request&) {
@@ -276,7 +277,8 @@ json handle_request(AgentState& state, const std::string& line) {
   }
 }
 
-LocalApiServer::LocalApiServer(AgentState& state, std::string path) : state_(state), path_(std::move(path)) {}
+LocalApiServer::LocalApiServer(AgentState& state, std::mutex& state_mu, std::string path)
+    : state_(state), path_(std::move(path)), state_mu_(state_mu) {}
 
 LocalApiServer::~LocalApiServer() { stop(); }
 

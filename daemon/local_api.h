@@ -19,7 +19,8 @@ nlohmann::json handle_request(AgentState& state, const std::string& line);
 
 class LocalApiServer {
  public:
-  LocalApiServer(AgentState& state, std::string path);
+  // state_mu serialises requests with the agent's other writers (the EVPN importer).
+  LocalApiServer(AgentState& state, std::mutex& state_mu, std::string path);
   ~LocalApiServer();
   void start();
   void stop();
@@ -30,7 +31,7 @@ class LocalApiServer {
   int listen_fd_ = -1;
   std::atomic<bool> running_{false};
   std::thread acceptor_;
-  std::mutex state_mu_;  // requests run one at a time: the model is not concurrent
+  std::mutex& state_mu_;
   std::mutex conns_mu_;
   std::vector<std::thread> conns_;
   std::vector<int> conn_fds_;

@@ -8,10 +8,13 @@
 #include <cstdio>
 #include <fmt/format.h>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "agent_state.h"
 #include "datapath.h"
+#include "evpn_agent.h"
 #include "local_api.h"
 
 using namespace vrfabric;
@@ -25,6 +28,8 @@ const char* kUsage = R"(usage: vr-agent --fabric IFNAME [options]
   --router-mac MAC       distributed gateway MAC (default 00:00:5e:00:01:00)
   --encap NAME           default encapsulation: mplsudp, mplsgre or vxlan (default mplsudp)
   --metrics HOST:PORT    serve Prometheus /metrics there (default: off)
+  --controller-bgp ADDR[:PORT]  BGP EVPN session with the controller (route reflector)
+  --asn N                AS number shared with the controller (default 64512)
   --config FILE          YAML file with the same keys (fabric, fabric-ip, socket, ...)
   --log-level LEVEL      trace, debug, info, warn, error (default info)
   --help
@@ -36,8 +41,8 @@ struct Options {
 
 Options parse_args(int argc, char** argv) {
   Options o;
-  static const std::set<std::string> known = {"fabric", "fabric-ip", "socket", "router-mac", "encap",
-                                              "metrics", "config", "log-level"};
+  static const std::set<std::string> known = {"fabric", "fabric-ip", "socket", "router-mac", "encap", "metrics",
+                                              "config", "log-level", "controller-bgp", "asn"};
   std::map<std::string, std::string> flags;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -103,7 +108,19 @@ int main(int argc, char** argv) {
 
     Datapath dp;
     AgentState state(dp, cfg);
-    LocalApiServer api(state, opt.values["socket"]);
+    std::mutex state_mu;
+    std::unique_ptr<EvpnAgent> evpn;
+    if (opt.values.count("controller-bgp")) {
+      EvpnConfig ec;
+      auto hp = opt.values["controller-bgp"];
+      auto colon = hp.find(':');
+      ec.controller = hp.substr(0, colon);
+      if (colon != std::string::npos) ec.port = static_cast<uint16_t>(std::stoi(hp.substr(colon + 1)));
+      if (opt.values.count("asn")) ec.asn = static_cast<uint32_t>(std::stoul(opt.values["asn"]));
+      evpn = std::make_unique<EvpnAgent>(state, state_mu, ec);
+      state.set_observer(evpn.get());
+    }
+    LocalApiServer api(state, state_mu, opt.values["socket"]);
     api.start();
 
     httplib::Server metrics;
@@ -125,6 +142,8 @@ int main(int argc, char** argv) {
     sigwait(&sigs, &sig);
     spdlog::info("signal {}: removing everything this agent attached", sig);
     api.stop();
+    state.set_observer(nullptr);
+    evpn.reset();
     if (metrics_thread.joinable()) {
       metrics.stop();
       metrics_thread.join();

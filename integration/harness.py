@@ -201,6 +201,7 @@ class Fabric:
             ul = self.underlay = f"{self.prefix}-ul"
             self.track_ns(ul)
             sh(IP, "netns", "add", ul)
+            sh(IP, "link", "set", "lo", "up", ns=ul)
             sh(IP, "link", "add", "br0", "mtu", mtu, "type", "bridge", ns=ul)
             sh(IP, "link", "set", "br0", "up", ns=ul)
             for h in self.hosts:

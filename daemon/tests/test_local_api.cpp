@@ -13,6 +13,7 @@ using json = nlohmann::json;
 namespace {
 
 struct Agent {
+  std::mutex mu;
   Datapath dp;
   AgentState st{dp, [] {
                   AgentConfig c;

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import route_reflection as rr  # noqa: E402
-from netlab import Frr, GoBgp, Lab, VrBgpd, log, wait_until  # noqa: E402
+from netlab import Frr, GoBgp, Lab, VrBgpd, log, vtep_setup, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "..", "bgp", "fuzz", "corpus")
@@ -63,8 +63,7 @@ def main():
         gns = lab.netns("gobgp")
         va, _ = lab.link(us, f"{rr.RR_A}/24", fns, f"{rr.FRR}/24")
         vb, _ = lab.link(us, f"{rr.RR_B}/24", gns, f"{rr.GO}/24")
-        for c in rr.VTEP_SETUP:
-            lab.nsrun(fns, c.split())
+        vtep_setup(lab, fns, rr.FRR, rr.FRR_MAC)
         caps = []
         for dev in (va, vb):
             path = os.path.join(lab.tmp, f"{dev}.pcap")

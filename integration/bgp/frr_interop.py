@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netlab import Frr, Lab, VrBgpd, check, log, wait_until  # noqa: E402
+from netlab import Frr, VrBgpd, check, log, main_test, vtep_setup, wait_until  # noqa: E402
 
 US, FRR = "10.1.0.1", "10.1.0.2"
 
@@ -57,15 +57,6 @@ route-map SETRT permit 10
 !
 """
 
-VTEP_SETUP = [
-    "ip link add br100 type bridge",
-    f"ip link add vxlan100 type vxlan id 100 local {FRR} dstport 4789 nolearning",
-    "ip link set vxlan100 master br100",
-    "ip link add port0 type veth peer name port1",
-    "ip link set port0 master br100",
-    "ip link set br100 up", "ip link set vxlan100 up", "ip link set port0 up", "ip link set port1 up",
-    "bridge fdb add 02:aa:00:00:00:01 dev port0 master static",
-]
 
 
 def frr_established(frr):
@@ -110,63 +101,55 @@ def check_theirs_in_ours(me):
     check(p["ext-communities"] == ["rt:65001:1"] and p["next-hop"] == FRR, "ours: FRR VPN-IPv4 RT and next hop")
 
 
-def main():
-    with Lab("frr") as lab:
-        try:
-            us = lab.netns("us")
-            fns = lab.netns("frr")
-            lab.link(us, f"{US}/24", fns, f"{FRR}/24")
-            for c in VTEP_SETUP:
-                lab.nsrun(fns, c.split())
-            frr = Frr(lab, fns, FRR_CONF)
-            me = VrBgpd(lab, us, ["--local-as", "65000", "--router-id", US, "--listen", US,
-                                  "--peer", f"{FRR},as=65001,families=evpn+vpnv4"])
-            wait_until("session established (ours)", lambda: me.established(FRR), 60)
-            wait_until("session established (FRR)", lambda: frr_established(frr), 30)
-            log("ok: session established")
-            for r in (TYPE2, TYPE3, TYPE5, VPN4):
-                me.add(r)
-            check_ours_in_frr(lab, fns, frr)
-            check_theirs_in_ours(me)
+def body(lab):
+    us = lab.netns("us")
+    fns = lab.netns("frr")
+    lab.link(us, f"{US}/24", fns, f"{FRR}/24")
+    vtep_setup(lab, fns, FRR, "02:aa:00:00:00:01")
+    frr = Frr(lab, fns, FRR_CONF)
+    me = VrBgpd(lab, us, ["--local-as", "65000", "--router-id", US, "--listen", US,
+                          "--peer", f"{FRR},as=65001,families=evpn+vpnv4"])
+    wait_until("session established (ours)", lambda: me.established(FRR), 60)
+    wait_until("session established (FRR)", lambda: frr_established(frr), 30)
+    log("ok: session established")
+    for r in (TYPE2, TYPE3, TYPE5, VPN4):
+        me.add(r)
+    check_ours_in_frr(lab, fns, frr)
+    check_theirs_in_ours(me)
 
-            # Withdrawals, both directions.
-            me.delete(TYPE2)
-            wait_until("type-2 withdrawn in FRR", lambda: K2 not in frr.evpn_routes(), 30)
-            wait_until("MAC removed from FRR's FDB", lambda: not fdb_has(lab, fns, "02:bb:00:00:00:01"), 20)
-            log("ok: our type-2 withdrawal reached FRR (route and FDB entry gone)")
-            me.delete(VPN4)
-            wait_until("VPN-IPv4 withdrawn in FRR", lambda: ("65000:1", "10.70.0.0/24") not in frr.vpn_routes(), 30)
-            log("ok: our VPN-IPv4 withdrawal reached FRR")
-            lab.nsrun(fns, "bridge fdb del 02:aa:00:00:00:01 dev port0 master static".split())
-            wait_until("FRR's type-2 withdrawn in ours",
-                       lambda: me.best("evpn", lambda p: p["nlri"].get("mac") == "02:aa:00:00:00:01") is None, 30)
-            log("ok: FRR's type-2 withdrawal reached us")
-            frr.configure("router bgp 65001", "address-family ipv4 vpn", "no network 10.99.2.0/24 rd 65001:1 label 1002")
-            wait_until("FRR's VPN route withdrawn in ours",
-                       lambda: me.best("vpnv4", lambda p: p["nlri"]["prefix"] == "10.99.2.0/24") is None, 30)
-            log("ok: FRR's VPN-IPv4 withdrawal reached us")
+    # Withdrawals, both directions.
+    me.delete(TYPE2)
+    wait_until("type-2 withdrawn in FRR", lambda: K2 not in frr.evpn_routes(), 30)
+    wait_until("MAC removed from FRR's FDB", lambda: not fdb_has(lab, fns, "02:bb:00:00:00:01"), 20)
+    log("ok: our type-2 withdrawal reached FRR (route and FDB entry gone)")
+    me.delete(VPN4)
+    wait_until("VPN-IPv4 withdrawn in FRR", lambda: ("65000:1", "10.70.0.0/24") not in frr.vpn_routes(), 30)
+    log("ok: our VPN-IPv4 withdrawal reached FRR")
+    lab.nsrun(fns, "bridge fdb del 02:aa:00:00:00:01 dev port0 master static".split())
+    wait_until("FRR's type-2 withdrawn in ours",
+               lambda: me.best("evpn", lambda p: p["nlri"].get("mac") == "02:aa:00:00:00:01") is None, 30)
+    log("ok: FRR's type-2 withdrawal reached us")
+    frr.configure("router bgp 65001", "address-family ipv4 vpn", "no network 10.99.2.0/24 rd 65001:1 label 1002")
+    wait_until("FRR's VPN route withdrawn in ours",
+               lambda: me.best("vpnv4", lambda p: p["nlri"]["prefix"] == "10.99.2.0/24") is None, 30)
+    log("ok: FRR's VPN-IPv4 withdrawal reached us")
 
-            # Session reset from our side, then from FRR's: both recover with routes.
-            before = me.sessions(FRR)
-            me.ctl("neighbor", "reset", FRR)
-            wait_until("re-established after our reset",
-                       lambda: me.sessions(FRR) > before and me.established(FRR), 60)
-            wait_until("type-5 back in FRR", lambda: K5 in frr.evpn_routes(), 30)
-            wait_until("FRR's type-3 back in ours",
-                       lambda: me.best("evpn", lambda p: p["nlri"].get("type") == 3 and p["nlri"]["originator"] == FRR), 30)
-            log("ok: session recovered after our reset, routes re-exchanged")
-            before = me.sessions(FRR)
-            frr.vtysh(f"clear bgp {US}", as_json=False)
-            wait_until("re-established after FRR's reset",
-                       lambda: me.sessions(FRR) > before and me.established(FRR), 60)
-            wait_until("type-3 back in FRR", lambda: K3 in frr.evpn_routes(), 30)
-            log("ok: session recovered after FRR's reset")
-            print("frr_interop: 1 passed, 0 failed")
-            return 0
-        except BaseException:
-            lab.dump_logs()
-            raise
+    # Session reset from our side, then from FRR's: both recover with routes.
+    before = me.sessions(FRR)
+    me.ctl("neighbor", "reset", FRR)
+    wait_until("re-established after our reset",
+               lambda: me.sessions(FRR) > before and me.established(FRR), 60)
+    wait_until("type-5 back in FRR", lambda: K5 in frr.evpn_routes(), 30)
+    wait_until("FRR's type-3 back in ours",
+               lambda: me.best("evpn", lambda p: p["nlri"].get("type") == 3 and p["nlri"]["originator"] == FRR), 30)
+    log("ok: session recovered after our reset, routes re-exchanged")
+    before = me.sessions(FRR)
+    frr.vtysh(f"clear bgp {US}", as_json=False)
+    wait_until("re-established after FRR's reset",
+               lambda: me.sessions(FRR) > before and me.established(FRR), 60)
+    wait_until("type-3 back in FRR", lambda: K3 in frr.evpn_routes(), 30)
+    log("ok: session recovered after FRR's reset")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_test("frr_interop", body))

@@ -14,7 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netlab import GoBgp, Lab, VrBgpd, check, log, wait_until  # noqa: E402
+from netlab import GoBgp, VrBgpd, check, gobgp_toml, log, main_test, wait_until  # noqa: E402
 
 US, GO = "10.2.0.1", "10.2.0.2"
 
@@ -41,23 +41,7 @@ THEIRS = {
 }
 THEIR_VPN = "10.95.0.0/24 label 3001 rd 65002:1 rt 65002:1 nexthop 10.2.0.2"
 
-TOML = f"""[global.config]
-  as = 65002
-  router-id = "{GO}"
-  port = 179
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "{US}"
-    peer-as = 65000
-  [neighbors.timers.config]
-    connect-retry = 2
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "l2vpn-evpn"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "l3vpn-ipv4-unicast"
-"""
+TOML = gobgp_toml(65002, GO, US, 65000)
 
 
 def attr(path, t):
@@ -109,57 +93,50 @@ def check_theirs_in_ours(me):
           "ours: GoBGP VPN-IPv4 label, RD, RT")
 
 
-def main():
-    with Lab("gobgp") as lab:
-        try:
-            us = lab.netns("us")
-            gns = lab.netns("gobgp")
-            lab.link(us, f"{US}/24", gns, f"{GO}/24")
-            go = GoBgp(lab, gns, TOML)
-            me = VrBgpd(lab, us, ["--local-as", "65000", "--router-id", US, "--listen", US,
-                                  "--peer", f"{GO},as=65002,families=evpn+vpnv4"])
-            wait_until("session established (ours)", lambda: me.established(GO), 60)
-            wait_until("session established (GoBGP)", lambda: go.established(US), 30)
-            log("ok: session established")
-            for r in OURS.values():
-                me.add(r)
-            for spec in THEIRS.values():
-                go.cli("global", "rib", "-a", "evpn", "add", *spec.split(), json_out=False)
-            go.cli("global", "rib", "-a", "vpnv4", "add", *THEIR_VPN.split(), json_out=False)
-            check_ours_in_gobgp(go)
-            check_theirs_in_ours(me)
+def body(lab):
+    us = lab.netns("us")
+    gns = lab.netns("gobgp")
+    lab.link(us, f"{US}/24", gns, f"{GO}/24")
+    go = GoBgp(lab, gns, TOML)
+    me = VrBgpd(lab, us, ["--local-as", "65000", "--router-id", US, "--listen", US,
+                          "--peer", f"{GO},as=65002,families=evpn+vpnv4"])
+    wait_until("session established (ours)", lambda: me.established(GO), 60)
+    wait_until("session established (GoBGP)", lambda: go.established(US), 30)
+    log("ok: session established")
+    for r in OURS.values():
+        me.add(r)
+    for spec in THEIRS.values():
+        go.cli("global", "rib", "-a", "evpn", "add", *spec.split(), json_out=False)
+    go.cli("global", "rib", "-a", "vpnv4", "add", *THEIR_VPN.split(), json_out=False)
+    check_ours_in_gobgp(go)
+    check_theirs_in_ours(me)
 
-            me.delete(OURS["type2"])
-            wait_until("type-2 withdrawn in GoBGP", lambda: G2 not in go.rib("evpn"), 30)
-            me.delete(OURS["vpn"])
-            wait_until("VPN withdrawn in GoBGP", lambda: GV not in go.rib("vpnv4"), 30)
-            log("ok: our withdrawals reached GoBGP")
-            go.cli("global", "rib", "-a", "evpn", "del", *THEIRS["type2"].split(), json_out=False)
-            wait_until("GoBGP's type-2 withdrawn in ours",
-                       lambda: me.best("evpn", lambda p: p["nlri"].get("mac") == "02:cc:00:00:00:01") is None, 30)
-            go.cli("global", "rib", "-a", "vpnv4", "del", *THEIR_VPN.split(), json_out=False)
-            wait_until("GoBGP's VPN withdrawn in ours",
-                       lambda: me.best("vpnv4", lambda p: p["nlri"]["prefix"] == "10.95.0.0/24") is None, 30)
-            log("ok: GoBGP's withdrawals reached us")
+    me.delete(OURS["type2"])
+    wait_until("type-2 withdrawn in GoBGP", lambda: G2 not in go.rib("evpn"), 30)
+    me.delete(OURS["vpn"])
+    wait_until("VPN withdrawn in GoBGP", lambda: GV not in go.rib("vpnv4"), 30)
+    log("ok: our withdrawals reached GoBGP")
+    go.cli("global", "rib", "-a", "evpn", "del", *THEIRS["type2"].split(), json_out=False)
+    wait_until("GoBGP's type-2 withdrawn in ours",
+               lambda: me.best("evpn", lambda p: p["nlri"].get("mac") == "02:cc:00:00:00:01") is None, 30)
+    go.cli("global", "rib", "-a", "vpnv4", "del", *THEIR_VPN.split(), json_out=False)
+    wait_until("GoBGP's VPN withdrawn in ours",
+               lambda: me.best("vpnv4", lambda p: p["nlri"]["prefix"] == "10.95.0.0/24") is None, 30)
+    log("ok: GoBGP's withdrawals reached us")
 
-            before = me.sessions(GO)
-            me.ctl("neighbor", "reset", GO)
-            wait_until("re-established after our reset", lambda: me.sessions(GO) > before and me.established(GO), 60)
-            wait_until("type-5 back in GoBGP", lambda: G5 in go.rib("evpn"), 30)
-            wait_until("GoBGP's type-5 back in ours",
-                       lambda: me.best("evpn", lambda p: p["nlri"].get("prefix") == "10.90.0.0/24"), 30)
-            log("ok: session recovered after our reset")
-            before = me.sessions(GO)
-            go.cli("neighbor", US, "reset", json_out=False)
-            wait_until("re-established after GoBGP's reset", lambda: me.sessions(GO) > before and me.established(GO), 60)
-            wait_until("type-3 back in GoBGP", lambda: G3 in go.rib("evpn"), 30)
-            log("ok: session recovered after GoBGP's reset")
-            print("gobgp_interop: 1 passed, 0 failed")
-            return 0
-        except BaseException:
-            lab.dump_logs()
-            raise
+    before = me.sessions(GO)
+    me.ctl("neighbor", "reset", GO)
+    wait_until("re-established after our reset", lambda: me.sessions(GO) > before and me.established(GO), 60)
+    wait_until("type-5 back in GoBGP", lambda: G5 in go.rib("evpn"), 30)
+    wait_until("GoBGP's type-5 back in ours",
+               lambda: me.best("evpn", lambda p: p["nlri"].get("prefix") == "10.90.0.0/24"), 30)
+    log("ok: session recovered after our reset")
+    before = me.sessions(GO)
+    go.cli("neighbor", US, "reset", json_out=False)
+    wait_until("re-established after GoBGP's reset", lambda: me.sessions(GO) > before and me.established(GO), 60)
+    wait_until("type-3 back in GoBGP", lambda: G3 in go.rib("evpn"), 30)
+    log("ok: session recovered after GoBGP's reset")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_test("gobgp_interop", body))

@@ -167,6 +167,41 @@ class Lab:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def main_test(name, body):
+    """Runs body(lab) in a fresh Lab; dumps daemon logs on failure; prints the verdict."""
+    with Lab(name) as lab:
+        try:
+            body(lab)
+        except BaseException:
+            lab.dump_logs()
+            print(f"{name}: 0 passed, 1 failed", flush=True)
+            raise
+    print(f"{name}: 1 passed, 0 failed", flush=True)
+    return 0
+
+
+def vtep_setup(lab, ns, local_ip, mac):
+    """Makes ns a VXLAN VTEP for VNI 100 (bridge br100, vxlan100) with one local MAC,
+    which FRR (advertise-all-vni) announces as EVPN type-2 and type-3 routes."""
+    for c in ["ip link add br100 type bridge",
+              f"ip link add vxlan100 type vxlan id 100 local {local_ip} dstport 4789 nolearning",
+              "ip link set vxlan100 master br100",
+              "ip link add port0 type veth peer name port1",  # a bridge port to own the MAC
+              "ip link set port0 master br100",
+              "ip link set br100 up", "ip link set vxlan100 up", "ip link set port0 up", "ip link set port1 up",
+              f"bridge fdb add {mac} dev port0 master static"]:
+        lab.nsrun(ns, c.split())
+
+
+def gobgp_toml(asn, router_id, neighbor, peer_as, families=("l2vpn-evpn", "l3vpn-ipv4-unicast")):
+    out = (f'[global.config]\n  as = {asn}\n  router-id = "{router_id}"\n  port = 179\n'
+           f'[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "{neighbor}"\n    peer-as = {peer_as}\n'
+           f'  [neighbors.timers.config]\n    connect-retry = 2\n')
+    for f in families:
+        out += f'  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "{f}"\n'
+    return out
+
+
 class VrBgpd:
     """Our speaker (vr-bgpd) in a namespace, driven through vr-bgpctl."""
 

@@ -14,7 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netlab import Frr, GoBgp, Lab, VrBgpd, check, log, wait_until  # noqa: E402
+from netlab import Frr, GoBgp, VrBgpd, check, gobgp_toml, log, main_test, vtep_setup, wait_until  # noqa: E402
 
 RR_A, FRR, RR_B, GO = "10.3.0.1", "10.3.0.2", "10.4.0.1", "10.4.0.2"
 CLUSTER = "9.9.9.9"
@@ -36,36 +36,12 @@ router bgp 65000
 !
 """
 
-TOML = f"""[global.config]
-  as = 65000
-  router-id = "{GO}"
-  port = 179
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "{RR_B}"
-    peer-as = 65000
-  [neighbors.timers.config]
-    connect-retry = 2
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "l2vpn-evpn"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "l3vpn-ipv4-unicast"
-"""
+TOML = gobgp_toml(65000, GO, RR_B, 65000)
+FRR_MAC = "02:aa:00:00:00:07"
 
 GO_TYPE2 = "macadv 02:cc:00:00:00:07 10.80.0.7 etag 0 label 100 rd 10.4.0.2:100 rt 65000:100 encap vxlan nexthop 10.4.0.2"
 GO_VPN = "10.95.7.0/24 label 3007 rd 65000:7 rt 65000:7 nexthop 10.4.0.2"
 
-VTEP_SETUP = [
-    "ip link add br100 type bridge",
-    f"ip link add vxlan100 type vxlan id 100 local {FRR} dstport 4789 nolearning",
-    "ip link set vxlan100 master br100",
-    "ip link add port0 type veth peer name port1",
-    "ip link set port0 master br100",
-    "ip link set br100 up", "ip link set vxlan100 up", "ip link set port0 up", "ip link set port1 up",
-    "bridge fdb add 02:aa:00:00:00:07 dev port0 master static",
-]
 
 
 def go_attr(path, t):
@@ -86,60 +62,52 @@ def frr_evpn_detail(frr, rd, mac):
     return paths[0] if paths else None
 
 
-def main():
-    with Lab("rr") as lab:
-        try:
-            us = lab.netns("rr")
-            fns = lab.netns("frr")
-            gns = lab.netns("gobgp")
-            lab.link(us, f"{RR_A}/24", fns, f"{FRR}/24")
-            lab.link(us, f"{RR_B}/24", gns, f"{GO}/24")
-            for c in VTEP_SETUP:
-                lab.nsrun(fns, c.split())
-            frr = Frr(lab, fns, FRR_CONF)
-            go = GoBgp(lab, gns, TOML)
-            me = VrBgpd(lab, us, ["--local-as", "65000", "--router-id", RR_A, "--cluster-id", CLUSTER,
-                                  "--peer", f"{FRR},as=65000,rr-client,local={RR_A},families=evpn+vpnv4",
-                                  "--peer", f"{GO},as=65000,rr-client,local={RR_B},families=evpn+vpnv4"])
-            wait_until("both sessions established", lambda: me.established(FRR) and me.established(GO), 60)
-            log("ok: iBGP sessions to FRR and GoBGP established")
+def body(lab):
+    us = lab.netns("rr")
+    fns = lab.netns("frr")
+    gns = lab.netns("gobgp")
+    lab.link(us, f"{RR_A}/24", fns, f"{FRR}/24")
+    lab.link(us, f"{RR_B}/24", gns, f"{GO}/24")
+    vtep_setup(lab, fns, FRR, FRR_MAC)
+    frr = Frr(lab, fns, FRR_CONF)
+    go = GoBgp(lab, gns, TOML)
+    me = VrBgpd(lab, us, ["--local-as", "65000", "--router-id", RR_A, "--cluster-id", CLUSTER,
+                          "--peer", f"{FRR},as=65000,rr-client,local={RR_A},families=evpn+vpnv4",
+                          "--peer", f"{GO},as=65000,rr-client,local={RR_B},families=evpn+vpnv4"])
+    wait_until("both sessions established", lambda: me.established(FRR) and me.established(GO), 60)
+    log("ok: iBGP sessions to FRR and GoBGP established")
 
-            go.cli("global", "rib", "-a", "evpn", "add", *GO_TYPE2.split(), json_out=False)
-            go.cli("global", "rib", "-a", "vpnv4", "add", *GO_VPN.split(), json_out=False)
-            p = wait_until("GoBGP's type-2 reflected to FRR", lambda: frr_evpn_detail(frr, "10.4.0.2:100", "02:cc:00:00:00:07"), 30)
-            check(p.get("originatorId") == GO, f"FRR: ORIGINATOR_ID is GoBGP's router id ({p.get('originatorId')})")
-            check(p.get("clusterList", {}).get("list") == [CLUSTER], f"FRR: CLUSTER_LIST is [{CLUSTER}] ({p.get('clusterList')})")
-            check(p["nexthops"][0]["ip"] == GO, "FRR: next hop unchanged (GoBGP's VTEP)")
-            v = wait_until("GoBGP's VPN route reflected to FRR",
-                           lambda: frr.vtysh("show bgp ipv4 vpn rd 65000:7 10.95.7.0/24 json").get("65000:7"), 30)
-            vp = v["paths"][0]
-            check(vp.get("originatorId") == GO and vp.get("remoteLabel") == 3007, "FRR: reflected VPN-IPv4 originator and label")
+    go.cli("global", "rib", "-a", "evpn", "add", *GO_TYPE2.split(), json_out=False)
+    go.cli("global", "rib", "-a", "vpnv4", "add", *GO_VPN.split(), json_out=False)
+    p = wait_until("GoBGP's type-2 reflected to FRR", lambda: frr_evpn_detail(frr, "10.4.0.2:100", "02:cc:00:00:00:07"), 30)
+    check(p.get("originatorId") == GO, f"FRR: ORIGINATOR_ID is GoBGP's router id ({p.get('originatorId')})")
+    check(p.get("clusterList", {}).get("list") == [CLUSTER], f"FRR: CLUSTER_LIST is [{CLUSTER}] ({p.get('clusterList')})")
+    check(p["nexthops"][0]["ip"] == GO, "FRR: next hop unchanged (GoBGP's VTEP)")
+    v = wait_until("GoBGP's VPN route reflected to FRR",
+                   lambda: frr.vtysh("show bgp ipv4 vpn rd 65000:7 10.95.7.0/24 json").get("65000:7"), 30)
+    vp = v["paths"][0]
+    check(vp.get("originatorId") == GO and vp.get("remoteLabel") == 3007, "FRR: reflected VPN-IPv4 originator and label")
 
-            def frr_type3_in_gobgp():
-                for key, paths in go.rib("evpn").items():
-                    if key.startswith("[type:multicast]") and f"[ip:{FRR}]" in key:
-                        return paths[0]
-                return None
-            g = wait_until("FRR's type-3 reflected to GoBGP", frr_type3_in_gobgp, 30)
-            check(go_attr(g, 9)["value"] == FRR, "GoBGP: ORIGINATOR_ID is FRR's router id")
-            check(go_attr(g, 10)["value"] == [CLUSTER], "GoBGP: CLUSTER_LIST")
-            check(go_attr(g, 22)["label"] == 100 and go_attr(g, 14)["nexthop"] == FRR, "GoBGP: PMSI VNI 100, next hop unchanged")
-            wait_until("FRR's type-2 reflected to GoBGP",
-                       lambda: any("[mac:02:aa:00:00:00:07]" in k for k in go.rib("evpn")), 30)
-            log("ok: FRR's type-2 reflected to GoBGP")
-            # FRR must not get its own route back from us.
-            mine = frr_evpn_paths(frr, f"{FRR}:2", "02:aa:00:00:00:07")
-            check(len(mine) == 1 and mine[0].get("local") is True, "FRR: its own type-2 is not reflected back to it")
+    def frr_type3_in_gobgp():
+        for key, paths in go.rib("evpn").items():
+            if key.startswith("[type:multicast]") and f"[ip:{FRR}]" in key:
+                return paths[0]
+        return None
+    g = wait_until("FRR's type-3 reflected to GoBGP", frr_type3_in_gobgp, 30)
+    check(go_attr(g, 9)["value"] == FRR, "GoBGP: ORIGINATOR_ID is FRR's router id")
+    check(go_attr(g, 10)["value"] == [CLUSTER], "GoBGP: CLUSTER_LIST")
+    check(go_attr(g, 22)["label"] == 100 and go_attr(g, 14)["nexthop"] == FRR, "GoBGP: PMSI VNI 100, next hop unchanged")
+    wait_until("FRR's type-2 reflected to GoBGP",
+               lambda: any("[mac:02:aa:00:00:00:07]" in k for k in go.rib("evpn")), 30)
+    log("ok: FRR's type-2 reflected to GoBGP")
+    # FRR must not get its own route back from us.
+    mine = frr_evpn_paths(frr, f"{FRR}:2", "02:aa:00:00:00:07")
+    check(len(mine) == 1 and mine[0].get("local") is True, "FRR: its own type-2 is not reflected back to it")
 
-            go.cli("global", "rib", "-a", "evpn", "del", *GO_TYPE2.split(), json_out=False)
-            wait_until("withdrawal reflected to FRR", lambda: frr_evpn_detail(frr, "10.4.0.2:100", "02:cc:00:00:00:07") is None, 30)
-            log("ok: GoBGP's withdrawal reflected to FRR")
-            print("route_reflection: 1 passed, 0 failed")
-            return 0
-        except BaseException:
-            lab.dump_logs()
-            raise
+    go.cli("global", "rib", "-a", "evpn", "del", *GO_TYPE2.split(), json_out=False)
+    wait_until("withdrawal reflected to FRR", lambda: frr_evpn_detail(frr, "10.4.0.2:100", "02:cc:00:00:00:07") is None, 30)
+    log("ok: GoBGP's withdrawal reflected to FRR")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_test("route_reflection", body))

@@ -1,9 +1,13 @@
 """REST API of vr-controller over real HTTP: CRUD, references, conflicts, auth and
 tenant isolation, IPAM (fixed, exhaustion, concurrency), bad input, watch, metrics.
 usage: python3 test_api.py PATH/TO/vr-controller"""
+import hashlib
 import http.client
 import json
+import os
 import signal
+import sqlite3
+import subprocess
 import sys
 import threading
 import unittest
@@ -228,6 +232,50 @@ class ApiTest(unittest.TestCase):
         vmis = c.must(c.get("/virtual-machine-interfaces?parent_fq_name=default-domain:conc&limit=1000"))
         self.assertEqual(len(vmis["virtual-machine-interfaces"]), 253)
 
+    def test_floating_ips(self):
+        c = self.c
+        pub = network(c, "fip", "public", ["192.0.2.0/29"])
+        pool = c.must(c.create("floating-ip-pool", "floating-ip-pools",
+                               {"fq_name": [D, "fip", "public", "pool"]}))["floating-ip-pool"]
+        self.assertEqual(pool["parent_uuid"], pub)
+        got = []
+        for i in range(5):  # a /29 has 8 addresses: network, gateway, broadcast reserved
+            f = c.must(c.create("floating-ip", "floating-ips",
+                                {"fq_name": [D, "fip", "public", "pool", "f%d" % i]}))["floating-ip"]
+            got.append(f["floating_ip_address"])
+        self.assertEqual(got, ["192.0.2.%d" % i for i in range(2, 7)])
+        self.err(c.create("floating-ip", "floating-ips", {"fq_name": [D, "fip", "public", "pool", "f9"]}),
+                 409, "pool exhausted")
+        fid = c.must(c.post("/fqname-to-id", {"type": "floating-ip", "fq_name": [D, "fip", "public", "pool", "f2"]}))
+        c.must(c.delete("/floating-ip/" + fid["uuid"]))
+        again = c.must(c.create("floating-ip", "floating-ips", {"fq_name": [D, "fip", "public", "pool", "f9"],
+                                                               "floating_ip_address": "192.0.2.4"}))
+        self.assertEqual(again["floating-ip"]["floating_ip_address"], "192.0.2.4")
+        self.err(c.delete("/virtual-network/" + pub), 409, "children")
+
+    def test_watch_is_tenant_scoped(self):
+        admin = self.c
+        network(admin, "w-a", "net", ["10.90.0.0/24"])
+        network(admin, "w-b", "net", ["10.91.0.0/24"])
+        member = self.ctl.client(admin.token_for("default-domain:w-a", "member"))
+        conn = http.client.HTTPConnection("127.0.0.1", self.ctl.port, timeout=15)
+        conn.request("GET", "/watch?since=0&types=virtual-network",
+                     headers={"Authorization": "Bearer " + member.token})
+        r = conn.getresponse()
+        seen = []
+        while True:
+            line = r.fp.readline().decode()
+            if line.startswith("data: "):
+                seen.append(json.loads(line[6:])["object"]["fq_name"])
+                if seen[-1] == [D, "w-a", "marker"]:
+                    break
+                if len(seen) == 1:  # the backlog is streamed; now create the marker
+                    admin.must(admin.create("virtual-network", "virtual-networks", {"fq_name": [D, "w-b", "hidden"]}))
+                    admin.must(admin.create("virtual-network", "virtual-networks", {"fq_name": [D, "w-a", "marker"]}))
+        conn.close()
+        self.assertIn([D, "w-a", "net"], seen)
+        self.assertFalse([fq for fq in seen if fq[1] != "w-a"], seen)
+
     # --------------------------------------------------------- bad input
     def test_bad_input_is_refused_and_not_stored(self):
         c = self.c
@@ -343,6 +391,44 @@ class LifecycleTest(unittest.TestCase):
                 log = f.read()
             self.assertEqual(log.count("admin token (shown once)"), 1)
             self.assertIn("shutting down", log)
+            ctl.stop()
+            with sqlite3.connect(ctl.db) as db:  # tokens are kept as digests only
+                stored = [r[0] for r in db.execute("SELECT token_sha256 FROM tokens")]
+                self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 2)
+            self.assertNotIn(ctl.admin, stored)
+            self.assertIn(hashlib.sha256(ctl.admin.encode()).hexdigest(), stored)
+        finally:
+            ctl.cleanup()
+
+    def test_help_and_config_file(self):
+        out = subprocess.run([BINARY, "--help"], capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0)
+        self.assertIn("--admin-token-file", out.stdout)
+        bad = subprocess.run([BINARY, "--bogus"], capture_output=True, text=True)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("unknown option --bogus", bad.stderr)
+        ctl = Controller(BINARY)
+        try:
+            cfg = os.path.join(ctl.dir, "controller.yaml")
+            with open(cfg, "w") as f:
+                f.write("max_body_bytes: 2000\nautonomous_system: 65001\nlog_level: debug\n")
+            ctl.extra_args = ["--config", cfg]
+            ctl.start()
+            c = ctl.client()
+            gsc = c.must(c.get("/global-system-configs?detail=true"))["global-system-configs"][0]
+            self.assertEqual(gsc["autonomous_system"], 65001)
+            vn = network(c, "cfg", "net", ["10.95.0.0/24"])
+            self.assertRegex(c.must(c.get("/virtual-network/" + vn))["virtual-network"]["route_target_list"][0],
+                             r"^target:65001:")
+            st, _ = c.raw("POST", "/virtual-networks", json.dumps({"virtual-network": {
+                "fq_name": [D, "cfg", "big"], "description": "x" * 3000}}))
+            self.assertEqual(st, 413)
+            ctl.stop()
+            with open(cfg, "w") as f:
+                f.write("colour: red\n")
+            bad = subprocess.run([BINARY, "--config", cfg], capture_output=True, text=True)
+            self.assertEqual(bad.returncode, 2)
+            self.assertIn("unknown key 'colour'", bad.stderr)
         finally:
             ctl.cleanup()
 

@@ -179,6 +179,20 @@ class VrctlTest(unittest.TestCase):
         self.assertIn("network_ipam_refs: to network-ipam with attr vn_subnets", self.run_vrctl("explain", "vn").stdout)
         self.assertIn("unknown type", self.run_vrctl("get", "vnet", expect=1).stderr)
 
+    def test_4b_reference_cycle(self):
+        # two BGP routers peering with each other: neither can be created first with its
+        # reference; apply creates both, then sets the forward reference
+        peers = self.write("peers.yaml", "".join(
+            "---\nkind: bgp-router\nfq_name: %s\nbgp_router_parameters: {router_type: %s, address: %s, "
+            "autonomous_system: 64512}\nbgp_router_refs: [{to: %s}]\n" % (me, kind, addr, other)
+            for me, kind, addr, other in (("cn1", "control-node", "10.0.0.1", "gw1"),
+                                          ("gw1", "router", "10.0.0.254", "cn1"))))
+        self.assertIn("2 created", self.run_vrctl("apply", "-f", peers).stdout)
+        routers = {r["fq_name"][0]: r for r in self.get_json("bgp-router")}
+        self.assertEqual(routers["cn1"]["bgp_router_refs"][0]["to"], ["gw1"])
+        self.assertEqual(routers["gw1"]["bgp_router_refs"][0]["to"], ["cn1"])
+        self.assertIn("2 unchanged", self.run_vrctl("apply", "-f", peers).stdout)
+
     def test_5_config_sources_and_watch(self):
         env = dict(self.env)
         del env["VRCTL_SERVER"], env["VRCTL_TOKEN"]
