@@ -55,7 +55,7 @@ json validated(const TypeSpec& t, const json& body, bool partial) {
 ConfigService::ConfigService(Store& st, Settings s) : st_(st), settings_(s), mu_(st.mutex()) {
   rev_ = st_.last_revision();
   published_rev_ = rev_;
-  for (auto& t : st_.tokens()) tokens_[t.token] = Principal{t.id, t.project, t.role};
+  for (auto& t : st_.tokens()) tokens_[t.token_sha256] = Principal{t.id, t.project, t.role};
 }
 
 // One API mutation = one transaction. The revision counter and allocator caches are
@@ -357,7 +357,7 @@ json ConfigService::id_to_fq_name(const std::string& uuid, const Principal& who)
 
 Principal ConfigService::authenticate(const std::string& bearer) {
   std::lock_guard lk(mu_);
-  auto it = tokens_.find(bearer);
+  auto it = tokens_.find(sha256_hex(bearer));
   if (it == tokens_.end()) throw ApiError(401, "invalid or missing bearer token");
   return it->second;
 }
@@ -382,10 +382,11 @@ json ConfigService::create_token(const json& req, const Principal& who) {
       throw bad_request("field 'project': required for role " + role, "project");
     }
     if (!who.can_manage_tokens(project)) throw forbidden("token may not create tokens for this project");
-    TokenRow t{new_uuid(), random_hex(24), project, role};
+    std::string token = random_hex(24);
+    TokenRow t{new_uuid(), sha256_hex(token), project, role};
     st_.insert_token(t);
-    tokens_[t.token] = Principal{t.id, t.project, t.role};
-    return json{{"id", t.id}, {"token", t.token}, {"project_uuid", project ? json(*project) : json()}, {"role", role}};
+    tokens_[t.token_sha256] = Principal{t.id, t.project, t.role};
+    return json{{"id", t.id}, {"token", token}, {"project_uuid", project ? json(*project) : json()}, {"role", role}};
   });
 }
 

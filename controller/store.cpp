@@ -43,7 +43,7 @@ const char* kMigrations[] = {
       PRIMARY KEY(kind, value)) WITHOUT ROWID;
     CREATE INDEX id_alloc_owner ON id_alloc(owner);
     CREATE TABLE tokens(
-      token TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+      token_sha256 TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE,
       project_uuid TEXT, role TEXT NOT NULL, created REAL NOT NULL);
     )sql",
 };
@@ -361,20 +361,14 @@ std::vector<std::pair<std::string, std::string>> Store::release_owner(const std:
   return freed;
 }
 
-std::optional<TokenRow> Store::token(const std::string& token) {
-  auto& s = db_.prepare("SELECT id, token, project_uuid, role FROM tokens WHERE token=?");
-  s.bind(token);
-  return first_row(s, [](Stmt& s) { return token_from(s); });
-}
-
 void Store::insert_token(const TokenRow& t) {
-  db_.prepare("INSERT INTO tokens(token, id, project_uuid, role, created) VALUES(?,?,?,?,?)")
-      .bind(t.token, t.id, t.project, t.role, now_s())
+  db_.prepare("INSERT INTO tokens(token_sha256, id, project_uuid, role, created) VALUES(?,?,?,?,?)")
+      .bind(t.token_sha256, t.id, t.project, t.role, now_s())
       .run();
 }
 
 std::vector<TokenRow> Store::tokens() {
-  auto& s = db_.prepare("SELECT id, token, project_uuid, role FROM tokens ORDER BY created");
+  auto& s = db_.prepare("SELECT id, token_sha256, project_uuid, role FROM tokens ORDER BY created");
   s.bind();
   std::vector<TokenRow> out;
   while (s.step()) out.push_back(token_from(s));

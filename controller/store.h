@@ -37,7 +37,7 @@ struct Change {
 };
 
 struct TokenRow {
-  std::string id, token;
+  std::string id, token_sha256;  // only a digest is stored: a stolen database grants nothing
   std::optional<std::string> project;
   std::string role;
 };
@@ -104,7 +104,6 @@ class Store {
   // the (pool, address) pairs freed so the allocator cache can follow.
   std::vector<std::pair<std::string, std::string>> release_owner(const std::string& owner);
 
-  std::optional<TokenRow> token(const std::string& token);
   void insert_token(const TokenRow& t);
   std::vector<TokenRow> tokens();
   bool delete_token(const std::string& id);

@@ -1,5 +1,8 @@
 #pragma once
-// Time-ordered (version 7) UUIDs and random hex tokens from the OS entropy source.
+// Time-ordered (version 7) UUIDs, random hex tokens from the OS entropy source, and
+// the SHA-256 digest under which tokens are stored.
+#include <openssl/evp.h>
+
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -24,6 +27,19 @@ inline std::string random_hex(size_t bytes) {
 // Version 7 (RFC 9562): a 48-bit millisecond timestamp, then random bits. Time-ordered
 // ids make every index keyed by uuid (objects, refs, allocation owners) grow at its end
 // instead of dirtying a random page per insert, which is most of a commit's WAL bytes.
+inline std::string sha256_hex(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (unsigned i = 0; i < len; ++i) {
+    s += hex[md[i] >> 4];
+    s += hex[md[i] & 0xf];
+  }
+  return s;
+}
+
 inline std::string new_uuid() {
   uint64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();

@@ -86,6 +86,9 @@ class Client:
         self.token = token
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
+    def __del__(self):
+        self.conn.close()
+
     def raw(self, method, path, body=None, headers=None):
         h = {"Content-Type": "application/json"}
         if self.token:
