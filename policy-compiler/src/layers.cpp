@@ -100,6 +100,9 @@ void LayerBuilder::add_network_side(const std::string& network, const Epg& src, 
       if (covers(r, src.network, dst.network))
         layer.rules.push_back({r.protocol, r.dst_ports, {r.action, np_ids_.at({p->name, k})}});
     }
+  // Inside a network with no rule about it the layer always passes: leave it out so that
+  // pass descriptions name only rules that had a say.
+  if (layer.rules.empty() && fallback.action == Action::Pass) return;
   out.push_back(std::move(layer));
 }
 

@@ -1,1 +1,251 @@
 #include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <set>
+
+#include "fixtures.h"
+#include "vrfabric/policy/abi.h"
+
+using namespace fx;
+
+TEST_CASE("security group with remote CIDR: nested CIDRs get disjoint groups with combined memberships") {
+  PolicyInput in = two_networks();
+  in.security_groups = {{"p:web", {sg_rule(SgDirection::Ingress, TCP, {{80, 80}}, "10.0.0.0/8"),
+                                   sg_rule(SgDirection::Ingress, TCP, {{22, 22}}, "10.9.0.0/16"),
+                                   sg_rule(SgDirection::Egress, kAnyProtocol, {}, "0.0.0.0/0")}}};
+  in.interfaces[0].security_groups = {"p:web"};
+  auto c = compile(in);
+  const char* red = "p:red";
+  // 10.9.1.1 is in both CIDRs; 10.5.0.1 in the /8 only; 192.0.2.1 in neither.
+  CHECK(verdict(c, red, "10.9.1.1", "10.1.0.1", TCP, 80) == Action::Pass);
+  CHECK(verdict(c, red, "10.9.1.1", "10.1.0.1", TCP, 22) == Action::Pass);
+  CHECK(verdict(c, red, "10.5.0.1", "10.1.0.1", TCP, 80) == Action::Pass);
+  CHECK(verdict(c, red, "10.5.0.1", "10.1.0.1", TCP, 22) == Action::Deny);
+  CHECK(verdict(c, red, "192.0.2.1", "10.1.0.1", TCP, 80) == Action::Deny);
+  CHECK(verdict(c, red, "10.9.1.1", "10.1.0.1", UDP, 80) == Action::Deny);
+  CHECK(why(c, red, "10.9.1.1", "10.1.0.1", TCP, 22) == "security-group web ingress #2");
+  CHECK(why(c, red, "10.1.0.1", "192.0.2.1", UDP, 53) == "security-group web egress #3");
+  // Same-network peer without SG is still filtered at the destination's ingress.
+  CHECK(verdict(c, red, "10.1.0.2", "10.1.0.1", TCP, 80) == Action::Pass);   // 10.1.0.2 is in 10/8
+  CHECK(verdict(c, red, "10.1.0.2", "10.1.0.1", TCP, 443) == Action::Deny);
+
+  // The LPM holds /0, /8 and /16 as three groups; the /16's group is also a member of the /8.
+  std::map<std::string, uint32_t> by_prefix;
+  for (const auto& e : c.epg_entries)
+    if (e.vrf == c.vrfs.at(red)) by_prefix[e.prefix.str()] = e.epg;
+  REQUIRE(by_prefix.count("10.0.0.0/8"));
+  REQUIRE(by_prefix.count("10.9.0.0/16"));
+  const Epg& inner = c.epgs[by_prefix["10.9.0.0/16"] - 1];
+  CHECK(inner.cidrs.size() == 3);
+  CHECK(by_prefix["10.0.0.0/8"] != by_prefix["10.9.0.0/16"]);
+}
+
+TEST_CASE("security group with remote security group") {
+  PolicyInput in = two_networks();
+  in.security_groups = {{"p:db", {sg_rule(SgDirection::Ingress, TCP, {{5432, 5432}}, "", "p:app")}},
+                        {"p:app", {sg_rule(SgDirection::Egress, kAnyProtocol)}}};
+  in.interfaces[0].security_groups = {"p:db"};   // 10.1.0.1
+  in.interfaces[1].security_groups = {"p:app"};  // 10.1.0.2
+  in.interfaces.push_back(vmi("p:r3", "p:red", {"10.1.0.3"}));  // no SG
+  auto c = compile(in);
+  CHECK(verdict(c, "p:red", "10.1.0.2", "10.1.0.1", TCP, 5432) == Action::Pass);
+  CHECK(verdict(c, "p:red", "10.1.0.3", "10.1.0.1", TCP, 5432) == Action::Deny);  // not in p:app
+  CHECK(verdict(c, "p:red", "10.1.0.2", "10.1.0.1", TCP, 5433) == Action::Deny);
+  CHECK(verdict(c, "p:red", "10.1.0.1", "10.1.0.2", TCP, 5432) == Action::Deny);  // db has no egress rule
+  CHECK(why(c, "p:red", "10.1.0.2", "10.1.0.1", TCP, 5432) == "pass: security-group app egress #1 + security-group db ingress #1");
+  // Interfaces without SGs in the same network talk freely.
+  CHECK(verdict(c, "p:red", "10.1.0.3", "10.1.0.3", UDP, 9) == Action::Pass);
+}
+
+TEST_CASE("network policy between networks: it must be attached to both") {
+  PolicyInput in = two_networks();
+  in.network_policies = {{"p:red-blue", {np_rule("p:red", "p:blue", Action::Pass, TCP, {{80, 80}}, Direction::Both)}}};
+  SUBCASE("a rule attached to one side only denies") {
+    // red-blue (tcp 80, both ways) joins the networks; dns (udp 53) is attached to red only.
+    in.network_policies.push_back({"p:dns", {np_rule("p:red", "p:blue", Action::Pass, UDP, {{53, 53}})}});
+    in.networks[0].policies = {{"p:red-blue", 1}, {"p:dns", 2}};
+    in.networks[1].policies = {{"p:red-blue", 1}};
+    auto c = compile(in);
+    CHECK(verdict(c, "p:red", "10.1.0.1", "10.2.0.1", TCP, 80) == Action::Pass);
+    CHECK(verdict(c, "p:red", "10.1.0.1", "10.2.0.1", UDP, 53) == Action::Deny);
+    CHECK(evaluate(c, c.vrfs.at("p:red"), ip("10.1.0.1"), ip("10.2.0.1"), UDP, 53).dst_epg == epg_of(c, "p:b1"));
+  }
+  SUBCASE("attached to one network only: the networks stay apart") {
+    in.networks[0].policies = {{"p:red-blue", 1}};
+    auto c = compile(in);
+    // Neither VRF learns the other's endpoints: to red, 10.2.0.1 is just an outside address.
+    for (const auto& e : c.epg_entries) {
+      if (e.vrf == c.vrfs.at("p:red")) CHECK(e.prefix.str() != "10.2.0.1/32");
+      if (e.vrf == c.vrfs.at("p:blue")) CHECK(e.prefix.str() != "10.1.0.1/32");
+    }
+    CHECK(evaluate(c, c.vrfs.at("p:red"), ip("10.1.0.1"), ip("10.2.0.1"), TCP, 80).dst_epg != epg_of(c, "p:b1"));
+    // Same addresses seen from blue: the red endpoint is outside too, so red's network
+    // policy has no say there.
+    CHECK(evaluate(c, c.vrfs.at("p:blue"), ip("10.2.0.1"), ip("10.1.0.1"), TCP, 80).dst_epg != epg_of(c, "p:r1"));
+  }
+  SUBCASE("attached to both: allowed on the rule's port, both ways for <>") {
+    in.networks[0].policies = {{"p:red-blue", 1}};
+    in.networks[1].policies = {{"p:red-blue", 1}};
+    auto c = compile(in);
+    CHECK(verdict(c, "p:red", "10.1.0.1", "10.2.0.1", TCP, 80) == Action::Pass);
+    CHECK(verdict(c, "p:blue", "10.2.0.1", "10.1.0.1", TCP, 80) == Action::Pass);
+    CHECK(verdict(c, "p:red", "10.1.0.1", "10.2.0.1", TCP, 81) == Action::Deny);
+    CHECK(verdict(c, "p:red", "10.1.0.1", "10.2.0.1", UDP, 80) == Action::Deny);
+    CHECK(why(c, "p:red", "10.1.0.1", "10.2.0.1", TCP, 80) == "network-policy red-blue #1");
+    CHECK(why(c, "p:red", "10.1.0.1", "10.2.0.1", TCP, 81) == "default deny (no entry: nothing allows this flow)");
+    // Inside a network traffic stays allowed: the policy says nothing about red -> red.
+    CHECK(verdict(c, "p:red", "10.1.0.1", "10.1.0.2", UDP, 53) == Action::Pass);
+  }
+  SUBCASE("a deny rule inside one network takes precedence by sequence") {
+    in.network_policies.push_back({"p:no-ssh", {np_rule("any", "any", Action::Deny, TCP, {{22, 22}})}});
+    in.networks[0].policies = {{"p:red-blue", 2}, {"p:no-ssh", 1}};
+    auto c = compile(in);
+    CHECK(verdict(c, "p:red", "10.1.0.1", "10.1.0.2", TCP, 22) == Action::Deny);
+    CHECK(verdict(c, "p:red", "10.1.0.1", "10.1.0.2", TCP, 23) == Action::Pass);
+    CHECK(why(c, "p:red", "10.1.0.1", "10.1.0.2", TCP, 23) == "network-policy default allow (same network)");
+  }
+}
+
+TEST_CASE("overlapping port ranges: the earlier rule wins, tables hold disjoint intervals") {
+  PolicyInput in = two_networks();
+  for (std::string t : {"application=shop", "tier=a", "tier=b"})
+    in.tags.push_back({t, t.substr(0, t.find('=')), t.substr(t.find('=') + 1)});
+  in.networks[0].tags = {"application=shop"};
+  in.interfaces[0].tags = {"tier=a"};
+  in.interfaces[1].tags = {"tier=b"};
+  FirewallRule deny_mid, pass_wide, pass_inner;
+  deny_mid.name = "p:deny-mid";
+  deny_mid.action = Action::Deny;
+  deny_mid.services = {{TCP, {}, {8000, 8100}}};
+  pass_wide.name = "p:pass-wide";
+  pass_wide.services = {{TCP, {}, {1, 9000}}};
+  pass_inner.name = "p:pass-inner";  // entirely shadowed by deny-mid
+  pass_inner.services = {{TCP, {}, {8050, 8060}}};
+  for (auto* r : {&deny_mid, &pass_wide, &pass_inner}) {
+    r->endpoint_1.tags = {"tier=a"};
+    r->endpoint_2.tags = {"tier=b"};
+  }
+  in.firewall_rules = {pass_inner, pass_wide, deny_mid};  // input order is irrelevant: sequences decide
+  in.firewall_policies = {{"p:fp", {{"p:pass-inner", 30}, {"p:pass-wide", 20}, {"p:deny-mid", 10}}}};
+  in.application_policy_sets = {{"p:shop", false, {"application=shop"}, {{"p:fp", 1}}}};
+  auto c = compile(in);
+  const char *a = "10.1.0.1", *b = "10.1.0.2";
+  CHECK(verdict(c, "p:red", a, b, TCP, 0) == Action::Deny);
+  CHECK(verdict(c, "p:red", a, b, TCP, 1) == Action::Pass);
+  CHECK(verdict(c, "p:red", a, b, TCP, 7999) == Action::Pass);
+  CHECK(verdict(c, "p:red", a, b, TCP, 8000) == Action::Deny);
+  CHECK(verdict(c, "p:red", a, b, TCP, 8055) == Action::Deny);
+  CHECK(verdict(c, "p:red", a, b, TCP, 8100) == Action::Deny);
+  CHECK(verdict(c, "p:red", a, b, TCP, 8101) == Action::Pass);
+  CHECK(verdict(c, "p:red", a, b, TCP, 9000) == Action::Pass);
+  CHECK(verdict(c, "p:red", a, b, TCP, 9001) == Action::Deny);
+  CHECK(why(c, "p:red", a, b, TCP, 8101) == "firewall-rule pass-wide (aps shop, policy fp, seq 20)");
+  // The stored prefixes of one (pair, protocol) never overlap: LPM order cannot matter.
+  std::vector<std::pair<int, int>> spans;
+  for (const auto& r : c.rules) {
+    if (r.src_epg != epg_of(c, "p:r1") || r.dst_epg != epg_of(c, "p:r2") || r.protocol != TCP) continue;
+    int size = 1 << (16 - r.port_len);
+    spans.push_back({r.port, r.port + size - 1});
+  }
+  std::sort(spans.begin(), spans.end());
+  CHECK(spans.size() > 2);
+  for (size_t i = 1; i < spans.size(); ++i) CHECK(spans[i].first > spans[i - 1].second);
+}
+
+TEST_CASE("any-protocol rules: exact-protocol entries carry the combined decision") {
+  PolicyInput in = two_networks();
+  in.security_groups = {{"p:sg", {sg_rule(SgDirection::Ingress, kAnyProtocol),  // all protocols, all ports
+                                  sg_rule(SgDirection::Egress, kAnyProtocol)}}};
+  in.interfaces[0].security_groups = {"p:sg"};
+  in.interfaces[1].security_groups = {"p:sg"};
+  in.network_policies = {{"p:no-telnet", {np_rule("any", "any", Action::Deny, TCP, {{23, 23}})}}};
+  in.networks[0].policies = {{"p:no-telnet", 1}};
+  auto c = compile(in);
+  const char *x = "10.1.0.1", *y = "10.1.0.2";
+  CHECK(verdict(c, "p:red", x, y, TCP, 23) == Action::Deny);   // exact tcp entry shadows ANY
+  CHECK(verdict(c, "p:red", x, y, UDP, 23) == Action::Pass);   // falls through to ANY
+  CHECK(verdict(c, "p:red", x, y, TCP, 22) == Action::Pass);
+  CHECK(verdict(c, "p:red", x, y, 47, 0) == Action::Pass);     // GRE: only ANY entries apply
+  CHECK(why(c, "p:red", x, y, TCP, 23) == "network-policy no-telnet #1");
+  // Exactly one deny entry (tcp/23) for each direction of the pair, and a single ANY pass.
+  uint32_t ex = epg_of(c, "p:r1"), ey = epg_of(c, "p:r2");
+  int denies = 0, any_pass = 0;
+  for (const auto& r : c.rules) {
+    if (r.src_epg != ex || r.dst_epg != ey) continue;
+    if (r.action == Action::Deny) {
+      ++denies;
+      CHECK(r.protocol == TCP);
+      CHECK(r.port == 23);
+      CHECK(r.port_len == 16);
+    } else if (r.protocol == kAnyProtocol) {
+      ++any_pass;
+    }
+  }
+  CHECK(denies == 1);
+  CHECK(any_pass == 1);
+}
+
+TEST_CASE("IPv6: own groups, v6 CIDRs, ethertype-specific SG rules") {
+  PolicyInput in = two_networks();
+  in.security_groups = {{"p:v6only", {sg_rule(SgDirection::Ingress, TCP, {{443, 443}}, "fd00:1::/64", "", Family::V6),
+                                      sg_rule(SgDirection::Ingress, TCP, {{443, 443}}, "10.0.0.0/8")}}};
+  in.interfaces[0].security_groups = {"p:v6only"};
+  auto c = compile(in);
+  CHECK(verdict(c, "p:red", "fd00:1::2", "fd00:1::1", TCP, 443) == Action::Pass);
+  CHECK(verdict(c, "p:red", "fd00:9::2", "fd00:1::1", TCP, 443) == Action::Deny);
+  CHECK(verdict(c, "p:red", "fd00:1::2", "fd00:1::1", TCP, 80) == Action::Deny);
+  CHECK(verdict(c, "p:red", "10.1.0.2", "10.1.0.1", TCP, 443) == Action::Pass);
+  const auto& r1 = c.interfaces[0];  // sorted by name: p:b1, p:r1, p:r2
+  CHECK(r1.interface == "p:b1");
+  uint32_t v4 = c.interfaces[1].addresses[0].second, v6 = c.interfaces[1].addresses[1].second;
+  CHECK(v4 != v6);
+  CHECK(c.epgs[v6 - 1].family == Family::V6);
+}
+
+TEST_CASE("ABI export: LPM prefix lengths and network byte order") {
+  PolicyInput in = two_networks();
+  in.security_groups = {{"p:sg", {sg_rule(SgDirection::Ingress, TCP, {{1521, 1630}})}}};
+  in.interfaces[0].security_groups = {"p:sg"};
+  auto c = compile(in);
+  auto t = to_abi(c);
+  CHECK(t.epg4.size() + t.epg6.size() == c.epg_entries.size());
+  CHECK(t.rules.size() == c.rules.size());
+  bool found_host = false;
+  for (const auto& e : t.epg4)
+    if (e.key.addr == htonl(0x0a010001)) {  // 10.1.0.1
+      found_host = true;
+      CHECK(e.key.prefixlen == 32 + 32);
+      CHECK(e.key.vrf == c.vrfs.at("p:red"));
+    }
+  CHECK(found_host);
+  for (const auto& e : t.epg6)
+    if (e.key.prefixlen == 32 + 128 && e.key.addr[15] == 1 && e.key.addr[3] == 1) CHECK(e.key.addr[0] == 0xfd);
+  std::set<int> ports;
+  for (size_t i = 0; i < c.rules.size(); ++i) {
+    const auto& r = c.rules[i];
+    const auto& a = t.rules[i];
+    CHECK(a.key.prefixlen == 32 + 32 + 8 + 8 + r.port_len);
+    CHECK(a.key.pad == 0);
+    CHECK(ntohs(a.key.dport) == r.port);
+    CHECK(a.value.action == (r.action == Action::Pass ? VR_ACT_PASS : VR_ACT_DENY));
+    CHECK(a.value.mirror_ifindex == 0);
+    if (r.protocol == TCP) ports.insert(r.port);
+  }
+  CHECK(ports.count(1521));
+  CHECK(ports.count(1536));
+}
+
+TEST_CASE("group ids and tables do not depend on input order") {
+  PolicyInput a = two_networks(), b = two_networks();
+  std::reverse(b.interfaces.begin(), b.interfaces.end());
+  std::reverse(b.networks.begin(), b.networks.end());
+  auto ca = compile(a), cb = compile(b);
+  CHECK(ca.vrfs == cb.vrfs);
+  REQUIRE(ca.rules.size() == cb.rules.size());
+  for (size_t i = 0; i < ca.rules.size(); ++i) {
+    CHECK(ca.rules[i].src_epg == cb.rules[i].src_epg);
+    CHECK(ca.rules[i].port == cb.rules[i].port);
+  }
+}
