@@ -79,7 +79,8 @@ struct TypeSpec {
 // Keys every object body may carry besides its properties and refs.
 inline const std::vector<std::string>& meta_keys() {
   static const std::vector<std::string> k = {"uuid", "fq_name", "parent_type", "parent_uuid", "href",
-                                             "revision", "created_at", "updated_at", "name"};
+                                             "revision", "created_at", "updated_at", "name",
+                                             "created_with_interface"};
   return k;
 }
 

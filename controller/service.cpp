@@ -153,6 +153,7 @@ void ConfigService::persist(ObjRow& row, const char* op, const json& ref_uuids) 
 
 json ConfigService::create(const TypeSpec& t, const json& body, const Principal& who, CreateOptions opts) {
   json obj = validated(t, body, false);
+  obj.erase("created_with_interface");  // set by the controller only (see vmi_after_create)
   return mutate([&] {
     json extra = json::object();
     json created = create_locked(t, std::move(obj), who, opts, extra);
@@ -258,31 +259,41 @@ json ConfigService::remove(const TypeSpec& t, const std::string& uuid, const Pri
     bool self = t.name == "project";
     if (!who.can_write(row.project, self) || (self && !who.global_admin()))
       throw forbidden("token may not delete " + t.name + " " + row.fq);
-    auto kids = st_.children(uuid, 20);
-    if (!kids.empty()) {
-      json list = json::array();
-      for (auto& k : kids) list.push_back({{"type", k.type}, {"fq_name", k.fq}, {"uuid", k.uuid}});
-      throw conflict(t.name + " " + row.fq + " still has children, e.g. " + kids[0].type + " " + kids[0].fq, "",
-                     {{"children", list}});
+    const TypeHooks* hooks = hooks_for(t.name);
+    if (hooks && hooks->before_delete) {
+      HookContext ctx{*this, who, uuid, row.body, &row, nullptr, nullptr};
+      hooks->before_delete(ctx);
     }
-    auto refs = st_.referrers(uuid, 20);
-    if (!refs.empty()) {
-      json list = json::array();
-      std::string names;
-      for (auto& r : refs) {
-        list.push_back({{"type", r.from_type}, {"fq_name", r.from_fq}, {"uuid", r.from_uuid}, {"field", r.field}});
-        if (names.size() < 300) names += (names.empty() ? "" : ", ") + r.from_type + " " + r.from_fq;
-      }
-      throw conflict(t.name + " " + row.fq + " is still referenced by " + names, "", {{"referrers", list}});
-    }
-    for (auto& [pool, addr] : st_.release_owner(uuid))
-      if (auto ip = parse_ip(addr)) alloc_.released(pool, *ip);
-    st_.remove(uuid);
-    row.revision = ++rev_;
-    st_.append_change(row.revision, "delete", row, row.body.dump());
-    spdlog::debug("delete type={} fq_name={} uuid={} revision={}", t.name, row.fq, uuid, row.revision);
-    return json{{"uuid", uuid}, {"revision", row.revision}};
+    int64_t rev = remove_locked(row);
+    return json{{"uuid", uuid}, {"revision", rev}};
   });
+}
+
+int64_t ConfigService::remove_locked(ObjRow row) {
+  auto kids = st_.children(row.uuid, 20);
+  if (!kids.empty()) {
+    json list = json::array();
+    for (auto& k : kids) list.push_back({{"type", k.type}, {"fq_name", k.fq}, {"uuid", k.uuid}});
+    throw conflict(row.type + " " + row.fq + " still has children, e.g. " + kids[0].type + " " + kids[0].fq, "",
+                   {{"children", list}});
+  }
+  auto refs = st_.referrers(row.uuid, 20);
+  if (!refs.empty()) {
+    json list = json::array();
+    std::string names;
+    for (auto& r : refs) {
+      list.push_back({{"type", r.from_type}, {"fq_name", r.from_fq}, {"uuid", r.from_uuid}, {"field", r.field}});
+      if (names.size() < 300) names += (names.empty() ? "" : ", ") + r.from_type + " " + r.from_fq;
+    }
+    throw conflict(row.type + " " + row.fq + " is still referenced by " + names, "", {{"referrers", list}});
+  }
+  for (auto& [pool, addr] : st_.release_owner(row.uuid))
+    if (auto ip = parse_ip(addr)) alloc_.released(pool, *ip);
+  st_.remove(row.uuid);
+  row.revision = ++rev_;
+  st_.append_change(row.revision, "delete", row, row.body.dump());
+  spdlog::debug("delete type={} fq_name={} uuid={} revision={}", row.type, row.fq, row.uuid, row.revision);
+  return row.revision;
 }
 
 json ConfigService::read(const TypeSpec& t, const std::string& uuid, const Principal& who, bool back_refs) {

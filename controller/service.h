@@ -72,6 +72,8 @@ class ConfigService {
   AddressAllocator& allocator() { return alloc_; }
   int64_t default_asn() const { return settings_.default_asn; }
   json create_locked(const TypeSpec& t, json obj, const Principal& who, const CreateOptions& opts, json& extra);
+  // Deletes a loaded row unless children or referrers remain (409); returns the revision.
+  int64_t remove_locked(ObjRow row);
   // Subnet plans of a network at a given revision, parsed once (every port create
   // allocates from them). Dropped when a transaction rolls back.
   const std::vector<SubnetPlan>& network_subnets(const std::string& vn_uuid, int64_t revision,
@@ -113,6 +115,7 @@ struct HookContext {
 struct TypeHooks {
   std::function<void(HookContext&)> before_write;  // create and update
   std::function<void(HookContext&)> after_create;
+  std::function<void(HookContext&)> before_delete;
 };
 const TypeHooks* hooks_for(const std::string& type);
 

@@ -223,8 +223,20 @@ void vmi_after_create(HookContext& c) {
     } catch (const SchemaError& e) {
       throw bad_request(path + ": " + e.what(), path + "." + e.field);
     }
+    o["created_with_interface"] = true;
     json nested;
     out.push_back(c.svc.create_locked(iip, o, c.who, {}, nested));
+  }
+}
+
+// ...and they go with it: the addresses a port asked for at creation return to the
+// pool when the port is deleted (explicitly created instance-ips still block it).
+void vmi_before_delete(HookContext& c) {
+  Store& st = c.svc.store();
+  for (auto& r : st.referrers(c.uuid, 1000)) {
+    if (r.from_type != "instance-ip") continue;
+    auto iip = st.get(r.from_uuid);
+    if (iip && iip->body.value("created_with_interface", false)) c.svc.remove_locked(*iip);
   }
 }
 
@@ -261,11 +273,11 @@ void tag_before_write(HookContext& c) {
 
 const TypeHooks* hooks_for(const std::string& type) {
   static const std::map<std::string, TypeHooks> hooks = {
-      {"virtual-network", {vn_before_write, nullptr}},
-      {"instance-ip", {iip_before_write, nullptr}},
-      {"floating-ip", {fip_before_write, nullptr}},
-      {"virtual-machine-interface", {vmi_before_write, vmi_after_create}},
-      {"tag", {tag_before_write, nullptr}},
+      {"virtual-network", {vn_before_write, nullptr, nullptr}},
+      {"instance-ip", {iip_before_write, nullptr, nullptr}},
+      {"floating-ip", {fip_before_write, nullptr, nullptr}},
+      {"virtual-machine-interface", {vmi_before_write, vmi_after_create, vmi_before_delete}},
+      {"tag", {tag_before_write, nullptr, nullptr}},
   };
   auto it = hooks.find(type);
   return it == hooks.end() ? nullptr : &it->second;

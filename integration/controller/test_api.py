@@ -193,6 +193,23 @@ class ApiTest(unittest.TestCase):
         c.must(c.delete("/instance-ip/" + a["uuid"]))
         again = c.must(iip("g", instance_ip_address="10.40.0.77"))["instance-ip"]  # released -> reusable
         self.assertEqual(again["instance_ip_address"], "10.40.0.77")
+        # addresses allocated with a port are released with it
+        port = c.must(c.create("virtual-machine-interface", "virtual-machine-interfaces", {
+            "fq_name": [D, "ipam", "port"], "virtual_network_refs": [{"uuid": vn}],
+            "mac_address": "02:00:00:00:00:01"}, "?allocate_ip=both"))
+        self.assertEqual(port["virtual-machine-interface"]["mac_address"], "02:00:00:00:00:01")
+        addrs = [i["instance_ip_address"] for i in port["instance-ips"]]
+        self.assertEqual(len(addrs), 2)
+        c.must(c.delete("/virtual-machine-interface/" + port["virtual-machine-interface"]["uuid"]))
+        for i in port["instance-ips"]:
+            self.err(c.get("/instance-ip/" + i["uuid"]), 404)
+        self.assertEqual(c.must(iip("h", instance_ip_address=addrs[0]))["instance-ip"]["instance_ip_address"], addrs[0])
+        # a fixed address requested with the port is honoured or the port is not created
+        self.err(c.post("/virtual-machine-interfaces", {
+            "virtual-machine-interface": {"fq_name": [D, "ipam", "port2"], "virtual_network_refs": [{"uuid": vn}]},
+            "instance_ips": [{"instance_ip_address": addrs[0]}]}), 409, "already allocated")
+        self.assertEqual(c.must(c.get("/virtual-machine-interfaces?fq_name=default-domain:ipam:port2"))
+                         ["virtual-machine-interfaces"], [])
         # a subnet with allocations cannot be removed; VNI collisions are refused
         self.err(c.put("/virtual-network/" + vn, {"virtual-network": {"network_ipam_refs": []}}), 409, "allocated")
         vni = c.must(c.get("/virtual-network/" + vn))["virtual-network"]["vni"]

@@ -170,10 +170,14 @@ class VrctlTest(unittest.TestCase):
         out = self.run_vrctl("edit", "vmi", "port9", "-p", TWO, env=dict(self.env, EDITOR=editor)).stdout
         self.assertIn("updated", out)
         self.assertEqual(self.get_json("vmi", "port9", "-p", TWO)[0]["host_id"], "node-9")
-        iip = [i for i in self.get_json("iip", "-p", TWO) if i["fq_name"][-1] == "port9-ip0"][0]
-        self.run_vrctl("delete", "iip", iip["uuid"])
+        # the address allocated with the port goes with it
+        self.assertIn("port9-ip0", [i["fq_name"][-1] for i in self.get_json("iip", "-p", TWO)])
         self.run_vrctl("delete", "vmi", "port9", "-p", TWO)
         self.run_vrctl("get", "vmi", "port9", "-p", TWO, expect=1)
+        self.assertNotIn("port9-ip0", [i["fq_name"][-1] for i in self.get_json("iip", "-p", TWO)])
+        # an explicitly declared instance-ip still protects its port
+        p = self.run_vrctl("delete", "vmi", "web-1-eth0", "-p", TWO, expect=1)
+        self.assertIn("instance-ip " + TWO + ":web-1-ip", p.stderr)
         types = self.run_vrctl("types").stdout
         self.assertEqual(len(types.strip().splitlines()), 20)  # header + 19 types, from the schema
         self.assertIn("network_ipam_refs: to network-ipam with attr vn_subnets", self.run_vrctl("explain", "vn").stdout)
@@ -192,6 +196,15 @@ class VrctlTest(unittest.TestCase):
         self.assertEqual(routers["cn1"]["bgp_router_refs"][0]["to"], ["gw1"])
         self.assertEqual(routers["gw1"]["bgp_router_refs"][0]["to"], ["cn1"])
         self.assertIn("2 unchanged", self.run_vrctl("apply", "-f", peers).stdout)
+
+    def test_6_create_and_delete_from_files(self):
+        src = os.path.join(EXAMPLES, "finance-portal.yaml")
+        self.run_vrctl("apply", "-f", src)
+        self.assertIn("35 deleted", self.run_vrctl("delete", "-f", src).stdout)
+        self.run_vrctl("get", "project", FIN, expect=1)
+        self.assertIn("35 created", self.run_vrctl("create", "-f", src).stdout)
+        p = self.run_vrctl("create", "-f", src, expect=1)
+        self.assertIn("finance-portal.yaml: document 1 (project default-domain:finance): already exists", p.stderr)
 
     def test_5_config_sources_and_watch(self):
         env = dict(self.env)
