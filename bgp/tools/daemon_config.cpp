@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <sstream>
 #include <stdexcept>
 
@@ -15,6 +16,14 @@ IpAddress ipOrThrow(const std::string& s, const char* what) {
   auto a = IpAddress::parse(s);
   if (!a) bad(std::string("invalid ") + what + " \"" + s + "\"");
   return *a;
+}
+
+uint32_t numberOrThrow(const std::string& s, const std::string& what, uint64_t max = 0xffffffff) {
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty() || v > max)
+    bad(what + ": \"" + s + "\" is not a number in range");
+  return uint32_t(v);
 }
 
 uint32_t routerIdOrThrow(const std::string& s) {
@@ -87,12 +96,12 @@ PeerConfig peerFromFlag(const std::string& spec) {
     }
     auto eq = item.find('=');
     std::string k = item.substr(0, eq), v = eq == std::string::npos ? "" : item.substr(eq + 1);
-    if (k == "as") p.remoteAs = std::stoul(v), haveAs = true;
+    if (k == "as") p.remoteAs = numberOrThrow(v, "peer as"), haveAs = true;
     else if (k == "passive") p.passive = true;
     else if (k == "rr-client") p.routeReflectorClient = true;
     else if (k == "next-hop-self") p.nextHopSelf = true;
     else if (k == "local") p.localAddress = ipOrThrow(v, "local address");
-    else if (k == "port") p.port = uint16_t(std::stoul(v));
+    else if (k == "port") p.port = uint16_t(numberOrThrow(v, "peer port", 65535));
     else if (k == "families") {
       std::vector<std::string> names;
       std::stringstream fs(v);
@@ -185,14 +194,14 @@ DaemonConfig parseConfig(int argc, char** argv, bool* help) {
     };
     if (a == "--help" || a == "-h") *help = true;
     else if (a == "--config") value();
-    else if (a == "--local-as") c.speaker.localAs = uint32_t(std::stoul(value()));
+    else if (a == "--local-as") c.speaker.localAs = numberOrThrow(value(), a);
     else if (a == "--router-id") c.speaker.routerId = routerIdOrThrow(value());
     else if (a == "--cluster-id") c.speaker.clusterId = routerIdOrThrow(value());
     else if (a == "--listen") c.speaker.listenAddress = ipOrThrow(value(), "listen address");
-    else if (a == "--port") c.speaker.listenPort = uint16_t(std::stoul(value()));
+    else if (a == "--port") c.speaker.listenPort = uint16_t(numberOrThrow(value(), a, 65535));
     else if (a == "--no-listen") c.speaker.listen = false;
-    else if (a == "--hold-time") c.speaker.holdTime = uint16_t(std::stoul(value()));
-    else if (a == "--connect-retry") c.speaker.connectRetrySeconds = uint16_t(std::stoul(value()));
+    else if (a == "--hold-time") c.speaker.holdTime = uint16_t(numberOrThrow(value(), a, 65535));
+    else if (a == "--connect-retry") c.speaker.connectRetrySeconds = uint16_t(numberOrThrow(value(), a, 65535));
     else if (a == "--no-graceful-restart") c.speaker.gracefulRestart = false;
     else if (a == "--peer") c.peers.push_back(peerFromFlag(value()));
     else if (a == "--api") {
@@ -200,8 +209,8 @@ DaemonConfig parseConfig(int argc, char** argv, bool* help) {
       auto colon = v.rfind(':');
       if (colon == std::string::npos) bad("--api wants ADDR:PORT");
       c.apiAddress = v.substr(0, colon);
-      c.apiPort = uint16_t(std::stoul(v.substr(colon + 1)));
-    } else if (a == "--blast") c.blast = uint32_t(std::stoul(value()));
+      c.apiPort = uint16_t(numberOrThrow(v.substr(colon + 1), "--api port", 65535));
+    } else if (a == "--blast") c.blast = numberOrThrow(value(), a);
     else if (a == "--blast-rd") c.blastRd = value();
     else if (a == "--blast-next-hop") c.blastNextHop = value();
     else if (a == "--log-level") c.logLevel = value();

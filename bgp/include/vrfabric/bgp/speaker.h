@@ -102,12 +102,14 @@ class Speaker {
   SubscriptionId subscribe(Family family, std::optional<ExtCommunity> rt, RouteCallback cb);
   void unsubscribe(SubscriptionId id);
 
-  // Debug views (JSON, thread-safe, block until the loop answers).
+  // Debug views (JSON, thread-safe, block until the loop answers). Like call(),
+  // they must not be used from the loop thread itself (e.g. inside a callback).
   nlohmann::json neighbors();
   nlohmann::json rib(Family family);
   nlohmann::json summary();  // route counts per family, for scripts
 
-  // Runs fn on the loop thread and waits for its result.
+  // Runs fn on the loop thread and waits for its result. Needs a started speaker;
+  // calling it from the loop thread would deadlock.
   template <typename F>
   auto call(F fn) -> decltype(fn()) {
     std::packaged_task<decltype(fn())()> task(std::move(fn));
