@@ -40,5 +40,7 @@ Index build_index(const PolicyInput& in);
 std::string parent_of(const std::string& fq_name);
 // The last fq_name component, for readable descriptions ("a:b:web-net" -> "web-net").
 std::string short_name(const std::string& fq_name);
+// A sequence as written: 1 -> "1", 2.5 -> "2.5".
+std::string sequence_text(double sequence);
 
 }  // namespace vrfabric::policy::detail

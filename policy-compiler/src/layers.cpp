@@ -7,13 +7,6 @@
 namespace vrfabric::policy::detail {
 namespace {
 
-std::string seq_text(double s) {
-  std::string t = std::to_string(s);
-  while (t.size() > 1 && t.back() == '0') t.pop_back();
-  if (t.back() == '.') t.pop_back();
-  return t;
-}
-
 template <class T>
 bool contains(const std::vector<T>& v, const T& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
@@ -50,7 +43,7 @@ LayerBuilder::LayerBuilder(const Index& ix, const std::vector<Epg>& epgs, RuleId
       for (const auto& rref : by_sequence(ix.firewall_policies.at(pref.name)->rules)) {
         const FirewallRule* r = ix.firewall_rules.at(rref.name);
         FwItem item{r, ids.add("firewall-rule " + short_name(r->name) + " (aps " + short_name(aps.name) +
-                               ", policy " + short_name(pref.name) + ", seq " + seq_text(rref.sequence) + ")"),
+                               ", policy " + short_name(pref.name) + ", seq " + sequence_text(rref.sequence) + ")"),
                     {}, {}, {}};
         Verdict v{r->action, item.id};
         std::vector<Service> services = r->services;

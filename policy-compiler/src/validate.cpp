@@ -44,6 +44,13 @@ std::string short_name(const std::string& fq_name) {
   return colon == std::string::npos ? fq_name : fq_name.substr(colon + 1);
 }
 
+std::string sequence_text(double sequence) {
+  std::string t = std::to_string(sequence);
+  while (t.size() > 1 && t.back() == '0') t.pop_back();
+  if (t.back() == '.') t.pop_back();
+  return t;
+}
+
 namespace {
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
@@ -117,7 +124,7 @@ void check_sequences(const std::vector<SequencedRef>& refs, const std::string& o
     if (!fresh)
       throw PolicyError(object, field,
                         quoted(it->second) + " and " + quoted(r.name) + " share sequence " +
-                            std::to_string(r.sequence) + ": precedence would be ambiguous");
+                            sequence_text(r.sequence) + ": precedence would be ambiguous");
   }
 }
 

@@ -21,7 +21,10 @@ class Obj {
     if (!node_.IsMap()) fail("", "expected a map");
   }
   [[noreturn]] void fail(const std::string& field, const std::string& msg) const {
-    throw PolicyError(name_, field, msg + " (line " + std::to_string(node_.Mark().line + 1) + ")");
+    fail_at(field, msg, node_.Mark());
+  }
+  [[noreturn]] void fail_at(const std::string& field, const std::string& msg, const YAML::Mark& mark) const {
+    throw PolicyError(name_, field, msg + " (line " + std::to_string(mark.line + 1) + ")");
   }
   YAML::Node get(const std::string& key) {
     used_.insert(key);
@@ -93,7 +96,7 @@ class Obj {
   void done() const {
     for (const auto& kv : node_) {
       auto key = kv.first.as<std::string>();
-      if (!used_.count(key)) fail(key, "unknown field");
+      if (!used_.count(key)) fail_at(key, "unknown field", kv.first.Mark());
     }
   }
   const std::string& name() const { return name_; }
