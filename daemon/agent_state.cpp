@@ -200,13 +200,17 @@ void AgentState::drop_l2(uint32_t vrf_id, const Mac& mac) {
   l2_.erase({vrf_id, mac});
 }
 
-const Interface& AgentState::add_interface(const InterfaceSpec& in) {
-  InterfaceSpec spec = in;
+InterfaceSpec with_lease_address(InterfaceSpec spec) {
   if (spec.dhcp) {
     Prefix p{AF_INET, {}, 32};
     std::memcpy(p.addr.data(), &spec.dhcp->address, 4);
     if (std::find(spec.ips.begin(), spec.ips.end(), p) == spec.ips.end()) spec.ips.push_back(p);
   }
+  return spec;
+}
+
+const Interface& AgentState::add_interface(const InterfaceSpec& in) {
+  InterfaceSpec spec = with_lease_address(in);
   if (ifaces_.count(spec.name)) throw AgentError(fmt::format("interface '{}' already exists", spec.name));
   if (spec.netns.empty()) throw AgentError("an interface needs the workload's netns");
   const Vrf& v = vrf(spec.vrf);

@@ -154,6 +154,9 @@ class AgentState {
   void drop_l2(uint32_t vrf, const Mac& mac);
 };
 
+// The spec as stored: a DHCP lease's address is one of the workload's addresses.
+InterfaceSpec with_lease_address(InterfaceSpec spec);
+
 vr_encap parse_encap(const std::string& name);  // "vxlan" | "mplsudp" | "mplsgre"
 const char* encap_name(uint8_t encap);
 uint32_t parse_ipv4(const std::string& text);   // network order; throws AgentError

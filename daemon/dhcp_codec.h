@@ -40,6 +40,7 @@ struct Lease {
   std::vector<uint32_t> dns;
   uint16_t mtu = 0;
   uint32_t lease_seconds = 86400;
+  bool operator==(const Lease&) const = default;
 };
 
 // The answer to a client message, or nullopt when none is due (release, decline, a request

@@ -134,6 +134,15 @@ int create_workload_veth(const VethSpec& spec) {
   if (nsfd < 0) throw std::invalid_argument(fmt::format("network namespace '{}' does not exist", spec.netns));
 
   NlSocket nl;
+  if (int existing = static_cast<int>(if_nametoindex(spec.host_name.c_str()))) {
+    close(nsfd);
+    in_netns(spec.netns, [&] {
+      int ifindex = static_cast<int>(if_nametoindex(spec.peer_name.c_str()));
+      if (!ifindex) throw std::runtime_error(fmt::format("{} exists but {} is not in {}", spec.host_name, spec.peer_name, spec.netns));
+      if (spec.peer_xdp_fd >= 0) bpf_xdp_attach(ifindex, spec.peer_xdp_fd, XDP_FLAGS_DRV_MODE, nullptr);
+    });
+    return existing;
+  }
   NlPtr<rtnl_link, put_link> veth;
   NlPtr<nl_addr, put_addr> mac;
   veth.p = rtnl_link_veth_alloc();

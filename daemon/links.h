@@ -30,6 +30,8 @@ struct VethSpec {
 
 // Creates the pair, moves the peer into the namespace, sets MAC and MTU, brings both up and
 // attaches the peer program there. Returns the host end's ifindex. Cleans up on failure.
+// A pair left by an agent that was killed is adopted as it is, so the workload keeps its
+// addresses across an agent restart.
 int create_workload_veth(const VethSpec& spec);
 void delete_link(const std::string& name);  // no error if absent
 

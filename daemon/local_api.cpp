@@ -1,4 +1,6 @@
 #include "local_api.h"
+#include "host_config.h"
+#include "request.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -18,88 +20,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr size_t kMaxRequestBytes = 1 << 20;
-
-// Typed access to request fields with errors that name the field.
-struct Request {
-  const json& j;
-
-  const json* find(const char* field) const {
-    auto it = j.find(field);
-    return it == j.end() || it->is_null() ? nullptr : &*it;
-  }
-  std::string str(const char* field) const {
-    auto* v = find(field);
-    if (!v) throw AgentError(fmt::format("field '{}' is required", field));
-    if (!v->is_string()) throw AgentError(fmt::format("field '{}' must be a string", field));
-    return v->get<std::string>();
-  }
-  std::string str_or(const char* field, const std::string& dflt) const { return find(field) ? str(field) : dflt; }
-  uint32_t u32(const char* field) const {
-    auto* v = find(field);
-    if (!v) throw AgentError(fmt::format("field '{}' is required", field));
-    if (!v->is_number_unsigned()) throw AgentError(fmt::format("field '{}' must be a non-negative integer", field));
-    uint64_t n = v->get<uint64_t>();
-    if (n > UINT32_MAX) throw AgentError(fmt::format("field '{}' is too large", field));
-    return static_cast<uint32_t>(n);
-  }
-  std::optional<uint32_t> opt_u32(const char* field) const {
-    return find(field) ? std::optional<uint32_t>(u32(field)) : std::nullopt;
-  }
-  Mac mac(const char* field) const {
-    try {
-      return parse_mac(str(field));
-    } catch (const std::invalid_argument& e) {
-      throw AgentError(fmt::format("field '{}': {}", field, e.what()));
-    }
-  }
-  Prefix prefix(const std::string& text, const char* field) const {
-    try {
-      return Prefix::parse(text);
-    } catch (const std::invalid_argument& e) {
-      throw AgentError(fmt::format("field '{}': {}", field, e.what()));
-    }
-  }
-  std::vector<Prefix> hosts(const char* field) const {
-    std::vector<Prefix> out;
-    auto* v = find(field);
-    if (!v) return out;
-    if (!v->is_array()) throw AgentError(fmt::format("field '{}' must be a list of addresses", field));
-    for (auto& e : *v) {
-      if (!e.is_string()) throw AgentError(fmt::format("field '{}' must be a list of addresses", field));
-      out.push_back(prefix(e.get<std::string>(), field));
-    }
-    return out;
-  }
-};
-
-// {"address": "10.1.1.3/24", "gateway": "10.1.1.1", "dns": ["10.1.1.2"], "mtu": 1450}
-std::optional<dhcp::Lease> lease(const Request& r) {
-  auto* v = r.find("dhcp");
-  if (!v) return std::nullopt;
-  if (!v->is_object()) throw AgentError("field 'dhcp' must be an object");
-  static const std::set<std::string> fields = {"address", "gateway", "dns", "mtu", "lease_seconds"};
-  for (auto& [k, x] : v->items())
-    if (!fields.count(k)) throw AgentError(fmt::format("unknown field 'dhcp.{}'", k));
-  Request d{*v};
-  dhcp::Lease l;
-  Prefix a = d.prefix(d.str("address"), "dhcp.address");
-  if (a.family != AF_INET || a.len == 0 || a.len > 30)
-    throw AgentError("field 'dhcp.address' must be an IPv4 address with a prefix length up to /30");
-  Prefix host = Prefix::parse(d.str("address").substr(0, d.str("address").find('/')));
-  std::memcpy(&l.address, host.addr.data(), 4);
-  l.prefix_len = a.len;
-  l.gateway = parse_ipv4(d.str("gateway"));
-  if (auto* dns = d.find("dns")) {
-    if (!dns->is_array()) throw AgentError("field 'dhcp.dns' must be a list of addresses");
-    for (auto& x : *dns) {
-      if (!x.is_string()) throw AgentError("field 'dhcp.dns' must be a list of addresses");
-      l.dns.push_back(parse_ipv4(x.get<std::string>()));
-    }
-  }
-  if (d.find("mtu")) l.mtu = static_cast<uint16_t>(std::min<uint32_t>(d.u32("mtu"), 65535));
-  if (d.find("lease_seconds")) l.lease_seconds = d.u32("lease_seconds");
-  return l;
-}
 
 json vrf_json(const Vrf& v) {
   json j = {{"name", v.name}, {"id", v.id}, {"route_target", v.route_target}, {"encap", encap_name(v.encap)}};
@@ -148,8 +68,8 @@ struct Op {
 const std::map<std::string, Op>& ops() {
   static const std::map<std::string, Op> table = {
       {"vrf.add", {{"name", "vni", "route_target", "encap"}, [](AgentState& st, const Request& r) {
-         return vrf_json(st.add_vrf(r.str("name"), r.opt_u32("vni"), r.str_or("route_target", ""),
-                                    r.find("encap") ? parse_encap(r.str("encap")) : VR_ENCAP_NONE));
+         Vrf v = vrf_spec(r);
+         return vrf_json(st.add_vrf(v.name, v.vni, v.route_target, v.encap));
        }}},
       {"vrf.del", {{"name"}, [](AgentState& st, const Request& r) { st.del_vrf(r.str("name")); return json(); }}},
       {"vrf.list", {{}, [](AgentState& st, const Request&) {
@@ -163,8 +83,7 @@ const std::map<std::string, Op>& ops() {
        }}},
       {"vni.del", {{"vni"}, [](AgentState& st, const Request& r) { st.del_vni(r.u32("vni")); return json(); }}},
       {"interface.add", {{"name", "vrf", "mac", "netns", "peer_name", "ips", "dhcp"}, [](AgentState& st, const Request& r) {
-         InterfaceSpec s{r.str("name"), r.str("vrf"), r.mac("mac"), r.str("netns"), r.str_or("peer_name", "eth0"),
-                         r.hosts("ips"), lease(r)};
+         InterfaceSpec s = interface_spec(r);
          auto& ifc = st.add_interface(s);
          return json{{"name", s.name}, {"ifindex", ifc.ifindex}, {"label", ifc.label}, {"nexthop", ifc.nh_id}};
        }}},
@@ -241,6 +160,12 @@ const std::map<std::string, Op>& ops() {
            out.push_back({{"remote", ipv4_str(t.remote)}, {"encap", encap_name(t.encap)}, {"nexthop", t.nh_id},
                           {"underlay_mac", mac_str(t.dmac)}, {"users", t.refs}});
          return out;
+       }}},
+      {"config.apply", {{"snapshot"}, [](AgentState& st, const Request& r) {
+         auto* snap = r.find("snapshot");
+         if (!snap) throw AgentError("field 'snapshot' is required");
+         auto rep = reconcile(st, *snap);
+         return json{{"added", rep.added}, {"removed", rep.removed}, {"failed", rep.failed}, {"errors", rep.errors}};
        }}},
       {"counters", {{}, [](AgentState& st, const Request&) {
          json out = json::object();

@@ -27,6 +27,7 @@ TYPE3 = {"family": "evpn", "type": "multicast", "rd": "10.1.0.1:100", "label": 1
          "encap": "vxlan", "next-hop": US}
 TYPE5 = {"family": "evpn", "type": "prefix", "rd": "10.1.0.1:200", "prefix": "10.60.0.0/24", "label": 5000,
          "rt": ["65001:5000"], "encap": "vxlan", "router-mac": "02:bb:00:00:00:ff", "next-hop": US}
+UNI4 = {"family": "ipv4", "prefix": "10.71.0.0/24", "next-hop": US}
 VPN4 = {"family": "vpnv4", "rd": "65000:1", "prefix": "10.70.0.0/24", "label": 2001, "rt": ["65001:1"], "next-hop": US}
 
 K2 = ("10.1.0.1:100", "[2]:[0]:[48]:[02:bb:00:00:00:01]:[32]:[10.50.0.1]")
@@ -45,6 +46,10 @@ router bgp 65001
  address-family l2vpn evpn
   neighbor {US} activate
   advertise-all-vni
+ exit-address-family
+ address-family ipv4 unicast
+  neighbor {US} activate
+  network 10.98.0.0/24
  exit-address-family
  address-family ipv4 vpn
   neighbor {US} activate
@@ -87,6 +92,9 @@ def check_ours_in_frr(lab, ns, frr):
     detail = frr.vtysh("show bgp ipv4 vpn rd 65000:1 10.70.0.0/24 json")
     label = detail["65000:1"]["paths"][0].get("remoteLabel")
     check(label == 2001, f"FRR: VPN-IPv4 label 2001 (got {label})")
+    uni = wait_until("our IPv4 unicast route in FRR",
+                     lambda: frr.vtysh("show bgp ipv4 unicast json").get("routes", {}).get("10.71.0.0/24"), 30)[0]
+    check(uni["nexthops"][0]["ip"] == US and uni["path"] == "65000", "FRR: IPv4 unicast next hop (NEXT_HOP attribute) and AS path")
 
 
 def check_theirs_in_ours(me):
@@ -99,6 +107,8 @@ def check_theirs_in_ours(me):
     p = wait_until("FRR's VPN-IPv4 route in our RIB", lambda: me.best("vpnv4", lambda p: p["nlri"]["prefix"] == "10.99.2.0/24"), 30)
     check(p["nlri"]["rd"] == "65001:1" and p["nlri"]["label"] == 1002, "ours: FRR VPN-IPv4 RD 65001:1 label 1002")
     check(p["ext-communities"] == ["rt:65001:1"] and p["next-hop"] == FRR, "ours: FRR VPN-IPv4 RT and next hop")
+    p = wait_until("FRR's IPv4 unicast route in ours", lambda: me.best("ipv4", lambda p: p["nlri"]["prefix"] == "10.98.0.0/24"), 30)
+    check(p["next-hop"] == FRR and p["as-path"] == [65001], "ours: FRR IPv4 unicast next hop and AS path")
 
 
 def body(lab):
@@ -108,11 +118,11 @@ def body(lab):
     vtep_setup(lab, fns, FRR, "02:aa:00:00:00:01")
     frr = Frr(lab, fns, FRR_CONF)
     me = VrBgpd(lab, us, ["--local-as", "65000", "--router-id", US, "--listen", US,
-                          "--peer", f"{FRR},as=65001,families=evpn+vpnv4"])
+                          "--peer", f"{FRR},as=65001,families=evpn+vpnv4+ipv4"])
     wait_until("session established (ours)", lambda: me.established(FRR), 60)
     wait_until("session established (FRR)", lambda: frr_established(frr), 30)
     log("ok: session established")
-    for r in (TYPE2, TYPE3, TYPE5, VPN4):
+    for r in (TYPE2, TYPE3, TYPE5, VPN4, UNI4):
         me.add(r)
     check_ours_in_frr(lab, fns, frr)
     check_theirs_in_ours(me)

@@ -27,6 +27,8 @@ OURS = {
               "rt": ["65002:5000"], "encap": "vxlan", "router-mac": "02:bb:00:00:00:ff", "next-hop": US},
     "vpn": {"family": "vpnv4", "rd": "65000:1", "prefix": "10.70.0.0/24", "label": 2001, "rt": ["65002:1"],
             "next-hop": US},
+    "vpn6": {"family": "vpnv6", "rd": "65000:6", "prefix": "2001:db8:70::/48", "label": 2006, "rt": ["65002:6"],
+             "next-hop": US},
 }
 G2 = "[type:macadv][rd:10.2.0.1:100][etag:0][mac:02:bb:00:00:00:01][ip:10.50.0.1]"
 G3 = "[type:multicast][rd:10.2.0.1:100][etag:0][ip:10.2.0.1]"
@@ -40,8 +42,10 @@ THEIRS = {
              "router-mac 02:cc:00:00:00:ff nexthop 10.2.0.2",
 }
 THEIR_VPN = "10.95.0.0/24 label 3001 rd 65002:1 rt 65002:1 nexthop 10.2.0.2"
+THEIR_VPN6 = "2001:db8:95::/48 label 3006 rd 65002:6 rt 65002:6 nexthop 2001:db8::2"
+GV6 = "65000:6:2001:db8:70::/48"
 
-TOML = gobgp_toml(65002, GO, US, 65000)
+TOML = gobgp_toml(65002, GO, US, 65000, ("l2vpn-evpn", "l3vpn-ipv4-unicast", "l3vpn-ipv6-unicast"))
 
 
 def attr(path, t):
@@ -77,6 +81,11 @@ def check_ours_in_gobgp(go):
     vpn = wait_until("our VPN-IPv4 route in GoBGP", lambda: go.rib("vpnv4").get(GV), 30)[0]
     check(vpn["nlri"]["labels"] == [2001] and attr(vpn, 14)["nexthop"] == US, "GoBGP: VPN-IPv4 label 2001, next hop")
     check(ext_communities(vpn) == {"rt:65002:1"}, "GoBGP: VPN-IPv4 RT")
+    v6 = wait_until("our VPN-IPv6 route in GoBGP", lambda: go.rib("vpnv6").get(GV6), 30)[0]
+    # An IPv4 next hop travels as IPv4-mapped IPv6 in VPN-IPv6 (RFC 4659 3.2.1.2);
+    # GoBGP prints such an address in its IPv4 form.
+    check(v6["nlri"]["labels"] == [2006] and attr(v6, 14)["nexthop"] in (f"::ffff:{US}", US),
+          f"GoBGP: VPN-IPv6 label, mapped next hop ({v6['nlri']['labels']}, {attr(v6, 14)['nexthop']})")
 
 
 def check_theirs_in_ours(me):
@@ -91,6 +100,8 @@ def check_theirs_in_ours(me):
     p = wait_until("GoBGP's VPN route in ours", lambda: me.best("vpnv4", lambda p: p["nlri"]["prefix"] == "10.95.0.0/24"), 30)
     check(p["nlri"]["label"] == 3001 and p["nlri"]["rd"] == "65002:1" and p["ext-communities"] == ["rt:65002:1"],
           "ours: GoBGP VPN-IPv4 label, RD, RT")
+    p = wait_until("GoBGP's VPN-IPv6 route in ours", lambda: me.best("vpnv6", lambda p: p["nlri"]["prefix"] == "2001:db8:95::/48"), 30)
+    check(p["nlri"]["label"] == 3006 and p["next-hop"] == "2001:db8::2", "ours: GoBGP VPN-IPv6 label and next hop")
 
 
 def body(lab):
@@ -99,7 +110,7 @@ def body(lab):
     lab.link(us, f"{US}/24", gns, f"{GO}/24")
     go = GoBgp(lab, gns, TOML)
     me = VrBgpd(lab, us, ["--local-as", "65000", "--router-id", US, "--listen", US,
-                          "--peer", f"{GO},as=65002,families=evpn+vpnv4"])
+                          "--peer", f"{GO},as=65002,families=evpn+vpnv4+vpnv6"])
     wait_until("session established (ours)", lambda: me.established(GO), 60)
     wait_until("session established (GoBGP)", lambda: go.established(US), 30)
     log("ok: session established")
@@ -108,6 +119,7 @@ def body(lab):
     for spec in THEIRS.values():
         go.cli("global", "rib", "-a", "evpn", "add", *spec.split(), json_out=False)
     go.cli("global", "rib", "-a", "vpnv4", "add", *THEIR_VPN.split(), json_out=False)
+    go.cli("global", "rib", "-a", "vpnv6", "add", *THEIR_VPN6.split(), json_out=False)
     check_ours_in_gobgp(go)
     check_theirs_in_ours(me)
 

@@ -1,0 +1,28 @@
+#pragma once
+// Desired state of one host as the controller sends it, and the reconciliation that makes
+// the agent match it: whatever the agent holds that the snapshot does not name is removed,
+// so a reconnect after missed changes converges by construction.
+//
+// Snapshot (JSON):
+//   {"revision": N,
+//    "vrfs": [{"name", "vni", "route_target", "encap", "gateways": ["10.1.1.1", "fd00::1"]}],
+//    "interfaces": [{"name", "vrf", "mac", "netns", "ips": [...],
+//                    "dhcp": {"address": "a/len", "gateway", "dns": [...], "mtu"}}]}
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "agent_state.h"
+
+namespace vrfabric {
+
+struct ReconcileReport {
+  int added = 0, removed = 0, failed = 0;
+  std::vector<std::string> errors;  // per object: kept and retried at the next snapshot
+};
+
+// Validates the whole snapshot first (throws AgentError naming the object and field), then
+// applies it. Objects that fail to apply (e.g. a workload namespace not made yet) are
+// reported; applying the same snapshot again retries them.
+ReconcileReport reconcile(AgentState& state, const nlohmann::json& snapshot);
+
+}  // namespace vrfabric
