@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Interop with FRR 8.4 bgpd (eBGP, L2VPN EVPN + VPN-IPv4).
+"""Interop with FRR 8.4 bgpd (eBGP, L2VPN EVPN + VPN-IPv4 + IPv4 unicast).
 
 Topology: namespace `us` runs vr-bgpd (AS 65000, 10.1.0.1); namespace `frr` runs
 zebra + bgpd (AS 65001, 10.1.0.2) as a VXLAN VTEP for VNI 100 with one local MAC,
@@ -10,6 +10,7 @@ ours (vr-bgpctl):
     route targets, encapsulation, router MAC and next hop; FRR installs our MAC
     in its VXLAN FDB (which proves the VNI/label and next hop were understood);
   * FRR's type-2/type-3 (with PMSI) and VPN-IPv4 routes appear in ours;
+  * IPv4 unicast routes go both ways (classic NLRI field and NEXT_HOP attribute);
   * withdrawals propagate both ways;
   * after a reset from either side the session recovers and routes come back.
 """

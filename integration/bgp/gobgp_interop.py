@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Interop with GoBGP 3.10 (eBGP, L2VPN EVPN + VPN-IPv4).
+"""Interop with GoBGP 3.10 (eBGP, L2VPN EVPN + VPN-IPv4 + VPN-IPv6).
 
 Namespace `us` runs vr-bgpd (AS 65000, 10.2.0.1), namespace `gobgp` runs gobgpd
 (AS 65002, 10.2.0.2). Checked with GoBGP's own CLI (gobgp ... -j) and ours:
@@ -7,6 +7,7 @@ Namespace `us` runs vr-bgpd (AS 65000, 10.2.0.1), namespace `gobgp` runs gobgpd
   * our EVPN type-2/3/5 and VPN-IPv4 routes appear in GoBGP with the right RD,
     MAC/IP, labels, route targets, encapsulation, router MAC, PMSI and next hop;
   * GoBGP's type-2/3/5 and VPN-IPv4 routes appear in ours, decoded the same way;
+  * VPN-IPv6 routes go both ways (our IPv4 next hop as IPv4-mapped IPv6, RFC 4659);
   * withdrawals propagate both ways;
   * after a reset from either side the session recovers and routes come back.
 """
