@@ -107,7 +107,11 @@ class Schema {
   void validate_object(const TypeSpec& t, const json& body, bool partial) const {
     if (!body.is_object()) throw SchemaError("", "object body must be a JSON object");
     for (auto& [k, v] : body.items()) {
-      if (is_meta(k)) continue;
+      if (k == "uuid" && !(v.is_string() && valid_uuid(v.get<std::string>())))
+        throw SchemaError(k, "field 'uuid': expected a UUID string, got " + (v.is_string() ? "'" + v.get<std::string>() + "'" : type_of(v)));
+      if (k == "parent_type" && !(v.is_string() && allowed_parent(t, v.get<std::string>())))
+        throw SchemaError(k, "field 'parent_type': not a parent type of " + t.name);
+      if (is_meta(k)) continue;  // the rest is set by the controller and ignored on input
       if (auto* p = t.prop(k)) {
         if (!v.is_null()) validate_value(*p, v, k);
       } else if (auto* r = t.ref(k)) {
@@ -201,6 +205,11 @@ class Schema {
     if (admin.find_first_not_of("0123456789") == std::string::npos) return admin.size() <= 10;
     auto ip = parse_ip(admin);
     return ip && !ip->v6;
+  }
+  static bool allowed_parent(const TypeSpec& t, const std::string& p) {
+    for (auto& x : t.parents)
+      if (!x.empty() && x == p) return true;
+    return false;
   }
   static std::string type_of(const json& v) {
     if (v.is_null()) return "null";

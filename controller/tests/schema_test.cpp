@@ -45,6 +45,14 @@ TEST_CASE("validation names the offending field") {
   CHECK(error_field("virtual-network", vn) == "<valid>");
   vn["route_target_list"] = {"target:64512"};
   CHECK(error_field("virtual-network", vn) == "route_target_list[0]");
+  vn.erase("route_target_list");
+  vn["uuid"] = "nope";
+  CHECK(error_field("virtual-network", vn) == "uuid");
+  vn["uuid"] = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+  vn["parent_type"] = "domain";
+  CHECK(error_field("virtual-network", vn) == "parent_type");
+  vn["parent_type"] = "project";
+  CHECK(error_field("virtual-network", vn) == "<valid>");
 }
 
 TEST_CASE("required fields apply to creates, not to partial updates") {

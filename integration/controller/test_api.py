@@ -320,6 +320,10 @@ class ApiTest(unittest.TestCase):
             (c.create("virtual-machine-interface", "virtual-machine-interfaces", {
                 "fq_name": [D, "bad", "p"], "virtual_network_refs": [{"to": [D, "bad", "net"]}],
                 "mac_address": "zz"}), 400, "MAC", "mac_address"),
+            (c.create("virtual-network", "virtual-networks", {"fq_name": [D, "bad", "u"], "uuid": "nope"}),
+             400, "expected a UUID", "uuid"),
+            (c.create("virtual-network", "virtual-networks", {"fq_name": [D, "bad", "u"], "parent_type": 5}),
+             400, "not a parent type", "parent_type"),
             (c.create("virtual-network", "virtual-networks", {"fq_name": "default-domain:bad:a b"}),
              400, "not a valid name", "fq_name"),
             (c.create("security-group", "security-groups", {"fq_name": [D, "bad", "sg"], "rules": [
