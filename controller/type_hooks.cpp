@@ -192,6 +192,8 @@ void fip_before_write(HookContext& c) {
 // ---------------- virtual-machine-interface ----------------
 
 void vmi_before_write(HookContext& c) {
+  // Its addresses were allocated from this network: moving the port would strand them.
+  check_immutable(c, {"virtual_network_refs", "mac_address"});
   if (!c.obj.contains("mac_address")) {
     // Locally administered unicast (02:...), like the reference's generated MACs.
     std::string h = random_hex(5);
