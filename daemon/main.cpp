@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <fstream>
 #include <fmt/format.h>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 
 #include "agent_state.h"
 #include "datapath.h"
+#include "controller_sync.h"
 #include "evpn_agent.h"
 #include "local_api.h"
 
@@ -30,6 +32,9 @@ const char* kUsage = R"(usage: vr-agent --fabric IFNAME [options]
   --metrics HOST:PORT    serve Prometheus /metrics there (default: off)
   --controller-bgp ADDR[:PORT]  BGP EVPN session with the controller (route reflector)
   --asn N                AS number shared with the controller (default 64512)
+  --controller URL       follow this host's config from the controller (http://HOST:PORT)
+  --token-file PATH      bearer token for the controller
+  --host NAME            this host's name in the controller (default: the fabric address)
   --config FILE          YAML file with the same keys (fabric, fabric-ip, socket, ...)
   --log-level LEVEL      trace, debug, info, warn, error (default info)
   --help
@@ -42,7 +47,8 @@ struct Options {
 Options parse_args(int argc, char** argv) {
   Options o;
   static const std::set<std::string> known = {"fabric", "fabric-ip", "socket", "router-mac", "encap", "metrics",
-                                              "config", "log-level", "controller-bgp", "asn"};
+                                              "config", "log-level", "controller-bgp", "asn", "controller",
+                                              "token-file", "host"};
   std::map<std::string, std::string> flags;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -122,6 +128,17 @@ int main(int argc, char** argv) {
     }
     LocalApiServer api(state, state_mu, opt.values["socket"]);
     api.start();
+    std::unique_ptr<ControllerSync> sync;
+    if (opt.values.count("controller")) {
+      ControllerSyncConfig sc;
+      sc.url = opt.values["controller"];
+      sc.host = opt.values.count("host") ? opt.values["host"] : ipv4_str(state.config().fabric_ip);
+      if (opt.values.count("token-file")) {
+        std::ifstream f(opt.values["token-file"]);
+        if (!f || !std::getline(f, sc.token)) throw std::invalid_argument("cannot read " + opt.values["token-file"]);
+      }
+      sync = std::make_unique<ControllerSync>(state, state_mu, sc);
+    }
 
     httplib::Server metrics;
     std::thread metrics_thread;
@@ -141,6 +158,7 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&sigs, &sig);
     spdlog::info("signal {}: removing everything this agent attached", sig);
+    sync.reset();
     api.stop();
     state.set_observer(nullptr);
     evpn.reset();
