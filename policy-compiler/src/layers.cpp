@@ -37,8 +37,9 @@ LayerBuilder::LayerBuilder(const Index& ix, const std::vector<Epg>& epgs, RuleId
     for (size_t k = 0; k < np.rules.size(); ++k)
       np_ids_[{np.name, k}] = ids.add("network-policy " + short_name(np.name) + " #" + std::to_string(k + 1));
 
+  index_groups(epgs);
   for (const auto& aps : in.application_policy_sets) {
-    Aps a{&aps, ids.add("firewall default deny (aps " + short_name(aps.name) + ": no rule matches)"), {}};
+    Aps a{&aps, ids.add("firewall default deny (aps " + short_name(aps.name) + ": no rule matches)"), {}, {}, {}};
     for (const auto& pref : by_sequence(aps.policies)) {
       for (const auto& rref : by_sequence(ix.firewall_policies.at(pref.name)->rules)) {
         const FirewallRule* r = ix.firewall_rules.at(rref.name);
@@ -59,6 +60,17 @@ LayerBuilder::LayerBuilder(const Index& ix, const std::vector<Epg>& epgs, RuleId
           item.side2.push_back(matches(r->endpoint_2, e));
         }
         a.items.push_back(std::move(item));
+      }
+    }
+    for (const auto& e : epgs) a.applies.push_back(applies(a, e));
+    a.by_source.resize(epgs.size());
+    for (uint32_t k = 0; k < a.items.size(); ++k) {
+      const auto& item = a.items[k];
+      Direction dir = item.rule->direction;
+      for (size_t e = 0; e < epgs.size(); ++e) {
+        bool as_side1 = dir != Direction::Reverse && item.side1[e];
+        bool as_side2 = dir != Direction::Forward && item.side2[e];
+        if (as_side1 || as_side2) a.by_source[e].push_back(k);
       }
     }
     aps_.push_back(std::move(a));
@@ -101,19 +113,36 @@ void LayerBuilder::add_network_side(const std::string& network, const Epg& src, 
 
 void LayerBuilder::add_network_layers(const Epg& src, const Epg& dst, std::vector<Layer>& out) const {
   if (src.network.empty() || dst.network.empty()) return;  // external addresses: not a VN's traffic
-  if (src.network == dst.network) {
-    add_network_side(src.network, src, dst, {Action::Pass, np_same_default_}, out);
-  } else {
-    add_network_side(src.network, src, dst, {Action::Deny, np_cross_default_}, out);
-    add_network_side(dst.network, src, dst, {Action::Deny, np_cross_default_}, out);
+  auto [it, fresh] = network_layers_.try_emplace({src.network, dst.network});
+  if (fresh) {
+    if (src.network == dst.network) {
+      add_network_side(src.network, src, dst, {Action::Pass, np_same_default_}, it->second);
+    } else {
+      add_network_side(src.network, src, dst, {Action::Deny, np_cross_default_}, it->second);
+      add_network_side(dst.network, src, dst, {Action::Deny, np_cross_default_}, it->second);
+    }
+  }
+  out.insert(out.end(), it->second.begin(), it->second.end());
+}
+
+void LayerBuilder::index_groups(const std::vector<Epg>& epgs) {
+  for (const auto& e : epgs) {
+    auto& names = tag_names_.emplace_back();
+    auto& values = tag_values_.emplace_back();
+    for (const auto& [type, tags] : e.tags)
+      for (const auto& t : tags) {
+        names.push_back(t);
+        values[type].push_back(ix_.tag(t).value);
+      }
+    std::sort(names.begin(), names.end());
+    for (auto& [type, v] : values) std::sort(v.begin(), v.end());
   }
 }
 
 bool LayerBuilder::matches(const FirewallEndpoint& ep, const Epg& e) const {
-  for (const auto& t : ep.tags) {
-    auto it = e.tags.find(ix_.tag(t).type);
-    if (it == e.tags.end() || !contains(it->second, t)) return false;
-  }
+  const auto& names = tag_names_[e.id - 1];
+  for (const auto& t : ep.tags)
+    if (!std::binary_search(names.begin(), names.end(), t)) return false;
   if (!ep.address_group.empty()) {
     const auto& prefixes = ix_.group_prefixes.at(ep.address_group);
     if (std::none_of(prefixes.begin(), prefixes.end(), [&](const Prefix& p) { return contains(e.cidrs, p); }))
@@ -124,16 +153,10 @@ bool LayerBuilder::matches(const FirewallEndpoint& ep, const Epg& e) const {
 }
 
 bool LayerBuilder::same_values(const std::vector<std::string>& types, const Epg& a, const Epg& b) const {
-  auto values = [&](const Epg& e, const std::string& type) {
-    std::vector<std::string> v;
-    if (auto it = e.tags.find(type); it != e.tags.end())
-      for (const auto& n : it->second) v.push_back(ix_.tag(n).value);
-    std::sort(v.begin(), v.end());
-    return v;
-  };
+  const auto &va = tag_values_[a.id - 1], &vb = tag_values_[b.id - 1];
   for (const auto& type : types) {
-    auto va = values(a, type);
-    if (va.empty() || va != values(b, type)) return false;  // missing on either side: no match
+    auto ia = va.find(type), ib = vb.find(type);
+    if (ia == va.end() || ib == vb.end() || ia->second != ib->second) return false;  // missing: no match
   }
   return true;
 }
@@ -150,7 +173,8 @@ void LayerBuilder::add_aps(const Aps& a, const Epg& src, const Epg& dst, std::ve
   Layer layer;
   layer.fallback = {Action::Deny, a.default_id};
   size_t s = src.id - 1, d = dst.id - 1;
-  for (const auto& item : a.items) {
+  for (uint32_t k : a.by_source[s]) {
+    const auto& item = a.items[k];
     bool forward = item.side1[s] && item.side2[d];
     bool reverse = item.side2[s] && item.side1[d];
     Direction dir = item.rule->direction;
@@ -167,7 +191,7 @@ std::vector<Layer> LayerBuilder::layers(const Epg& src, const Epg& dst) const {
   add_sg_layer(dst, src, SgDirection::Ingress, out);
   add_network_layers(src, dst, out);
   for (const auto& a : aps_)
-    if (applies(a, src) || applies(a, dst)) add_aps(a, src, dst, out);
+    if (a.applies[src.id - 1] || a.applies[dst.id - 1]) add_aps(a, src, dst, out);
   return out;
 }
 

@@ -40,6 +40,10 @@ class LayerBuilder {
     const ApplicationPolicySet* aps;
     uint32_t default_id;
     std::vector<FwItem> items;            // policy sequence, then rule sequence
+    // By source EPG index: the items that can match with that group as the source, in order.
+    // Pairs then only look at those instead of every rule of the set.
+    std::vector<std::vector<uint32_t>> by_source;
+    std::vector<bool> applies;            // by EPG index: bound to the group's application
   };
 
   void add_sg_layer(const Epg& self, const Epg& remote, SgDirection dir, std::vector<Layer>& out) const;
@@ -49,12 +53,19 @@ class LayerBuilder {
   bool applies(const Aps& a, const Epg& e) const;
   bool matches(const FirewallEndpoint& ep, const Epg& e) const;
   bool same_values(const std::vector<std::string>& types, const Epg& a, const Epg& b) const;
+  void index_groups(const std::vector<Epg>& epgs);
   void add_aps(const Aps& a, const Epg& src, const Epg& dst, std::vector<Layer>& out) const;
 
   const Index& ix_;
   std::map<std::pair<std::string, size_t>, uint32_t> sg_ids_, np_ids_;
   uint32_t sg_egress_default_, sg_ingress_default_, np_cross_default_, np_same_default_, no_policy_;
   std::vector<Aps> aps_;
+  // Per EPG index, computed once because pairs ask again and again: every tag name carried
+  // (sorted), and tag type -> sorted values (for match_tags).
+  std::vector<std::vector<std::string>> tag_names_;
+  std::vector<std::map<std::string, std::vector<std::string>>> tag_values_;
+  // Network layers depend only on the two networks: computed once per pair of networks.
+  mutable std::map<std::pair<std::string, std::string>, std::vector<Layer>> network_layers_;
 };
 
 }  // namespace vrfabric::policy::detail
