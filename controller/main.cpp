@@ -2,6 +2,7 @@
 #include <httplib.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
@@ -138,9 +139,18 @@ int main(int argc, char** argv) {
     vrf::RestApi api(svc, metrics, opt.max_body);
     api.install(srv);
 
+    // The prebuilt cpp-httplib listens with a backlog of 5: a burst of connecting
+    // clients (agents reconnecting after a restart) would see SYNs dropped and 1 s
+    // retransmits. Keep the listening socket's fd and raise its backlog after bind.
+    int listen_fd = -1;
+    srv.set_socket_options([&listen_fd](int fd) {
+      httplib::default_socket_options(fd);
+      listen_fd = fd;
+    });
     if (port == 0) port = srv.bind_to_any_port(host);
     else if (!srv.bind_to_port(host, port)) port = -1;
     if (port <= 0) throw std::runtime_error("cannot listen on " + opt.listen);
+    if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
     spdlog::info("listening address={}:{} db={} revision={} schema_version={}", host, port, opt.db, svc.revision(),
                  store.schema_version());
     if (!opt.port_file.empty()) write_private_file(opt.port_file, std::to_string(port));
