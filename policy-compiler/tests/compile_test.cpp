@@ -115,21 +115,13 @@ TEST_CASE("overlapping port ranges: the earlier rule wins, tables hold disjoint 
   in.networks[0].tags = {"application=shop"};
   in.interfaces[0].tags = {"tier=a"};
   in.interfaces[1].tags = {"tier=b"};
-  FirewallRule deny_mid, pass_wide, pass_inner;
-  deny_mid.name = "p:deny-mid";
-  deny_mid.action = Action::Deny;
-  deny_mid.services = {{TCP, {}, {8000, 8100}}};
-  pass_wide.name = "p:pass-wide";
-  pass_wide.services = {{TCP, {}, {1, 9000}}};
-  pass_inner.name = "p:pass-inner";  // entirely shadowed by deny-mid
-  pass_inner.services = {{TCP, {}, {8050, 8060}}};
-  for (auto* r : {&deny_mid, &pass_wide, &pass_inner}) {
-    r->endpoint_1.tags = {"tier=a"};
-    r->endpoint_2.tags = {"tier=b"};
-  }
-  in.firewall_rules = {pass_inner, pass_wide, deny_mid};  // input order is irrelevant: sequences decide
-  in.firewall_policies = {{"p:fp", {{"p:pass-inner", 30}, {"p:pass-wide", 20}, {"p:deny-mid", 10}}}};
-  in.application_policy_sets = {{"p:shop", false, {"application=shop"}, {{"p:fp", 1}}}};
+  // pass-inner is entirely shadowed by deny-mid.
+  auto deny_mid = fw_rule("p:deny-mid", {"tier=a"}, {"tier=b"}, Action::Deny, {{TCP, {}, {8000, 8100}}});
+  auto pass_wide = fw_rule("p:pass-wide", {"tier=a"}, {"tier=b"}, Action::Pass, {{TCP, {}, {1, 9000}}});
+  auto pass_inner = fw_rule("p:pass-inner", {"tier=a"}, {"tier=b"}, Action::Pass, {{TCP, {}, {8050, 8060}}});
+  with_firewall(in, {pass_inner, pass_wide, deny_mid}, {"application=shop"});
+  // Input order is irrelevant: sequences decide.
+  in.firewall_policies[0].rules = {{"p:pass-inner", 30}, {"p:pass-wide", 20}, {"p:deny-mid", 10}};
   auto c = compile(in);
   const char *a = "10.1.0.1", *b = "10.1.0.2";
   CHECK(verdict(c, "p:red", a, b, TCP, 0) == Action::Deny);
@@ -141,7 +133,7 @@ TEST_CASE("overlapping port ranges: the earlier rule wins, tables hold disjoint 
   CHECK(verdict(c, "p:red", a, b, TCP, 8101) == Action::Pass);
   CHECK(verdict(c, "p:red", a, b, TCP, 9000) == Action::Pass);
   CHECK(verdict(c, "p:red", a, b, TCP, 9001) == Action::Deny);
-  CHECK(why(c, "p:red", a, b, TCP, 8101) == "firewall-rule pass-wide (aps shop, policy fp, seq 20)");
+  CHECK(why(c, "p:red", a, b, TCP, 8101) == "firewall-rule pass-wide (aps aps, policy fp, seq 20)");
   // The stored prefixes of one (pair, protocol) never overlap: LPM order cannot matter.
   std::vector<std::pair<int, int>> spans;
   for (const auto& r : c.rules) {

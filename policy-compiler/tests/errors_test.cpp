@@ -7,12 +7,7 @@ using namespace fx;
 
 namespace {
 std::string error_of(const PolicyInput& in) {
-  try {
-    compile(in);
-  } catch (const PolicyError& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return fx::rejection_of([&] { compile(in); });
 }
 
 PolicyInput base() {
@@ -21,13 +16,7 @@ PolicyInput base() {
   in.security_groups = {{"p:sg", {sg_rule(SgDirection::Ingress, TCP, {{80, 80}})}}};
   in.service_groups = {{"p:svc", {{TCP, {}, {80, 80}}}}};
   in.address_groups = {{"p:ag", {"10.0.0.0/8"}}};
-  FirewallRule r;
-  r.name = "p:r1";
-  r.endpoint_1.any = true;
-  r.endpoint_2.tags = {"p:tier=web"};
-  in.firewall_rules = {r};
-  in.firewall_policies = {{"p:fp", {{"p:r1", 1}}}};
-  in.application_policy_sets = {{"p:aps", false, {"p:application=shop"}, {{"p:fp", 1}}}};
+  with_firewall(in, {fw_rule("p:r1", {}, {"p:tier=web"})}, {"p:application=shop"});
   return in;
 }
 }  // namespace

@@ -29,37 +29,56 @@ inline uint32_t epg_of(const CompiledPolicy& c, const std::string& interface, si
 
 inline Interface vmi(const std::string& name, const std::string& net, std::vector<std::string> addrs,
                      std::vector<std::string> sgs = {}, std::vector<std::string> tags = {}) {
-  Interface i;
-  i.name = name;
-  i.network = net;
-  i.addresses = std::move(addrs);
-  i.security_groups = std::move(sgs);
-  i.tags = std::move(tags);
-  return i;
+  return {.name = name, .network = net, .workload = "", .project = "", .addresses = std::move(addrs), .tags = std::move(tags),
+          .security_groups = std::move(sgs)};
 }
 
 inline SecurityGroupRule sg_rule(SgDirection dir, uint8_t proto, std::vector<PortRange> ports = {},
                                  std::string cidr = "", std::string group = "", Family f = Family::V4) {
-  SecurityGroupRule r;
-  r.direction = dir;
-  r.ethertype = f;
-  r.protocol = proto;
-  r.ports = std::move(ports);
-  r.remote_cidr = std::move(cidr);
-  r.remote_group = std::move(group);
-  return r;
+  return {.direction = dir, .ethertype = f, .protocol = proto, .remote_cidr = std::move(cidr),
+          .remote_group = std::move(group), .ports = std::move(ports)};
 }
 
 inline NetworkPolicyRule np_rule(std::string src, std::string dst, Action a, uint8_t proto = kAnyProtocol,
                                  std::vector<PortRange> ports = {}, Direction d = Direction::Forward) {
-  NetworkPolicyRule r;
-  r.src_networks = {std::move(src)};
-  r.dst_networks = {std::move(dst)};
-  r.action = a;
-  r.protocol = proto;
-  r.dst_ports = std::move(ports);
-  r.direction = d;
+  return {.direction = d, .protocol = proto, .src_networks = {std::move(src)}, .dst_networks = {std::move(dst)}, .src_ports = {},
+          .dst_ports = std::move(ports), .action = a};
+}
+
+// A firewall rule from endpoint tags (no tags: any) over optional services.
+inline FirewallRule fw_rule(std::string name, std::vector<std::string> from, std::vector<std::string> to,
+                            Action action = Action::Pass, std::vector<Service> services = {}) {
+  FirewallRule r;
+  r.name = std::move(name);
+  r.action = action;
+  r.endpoint_1.any = from.empty();
+  r.endpoint_1.tags = std::move(from);
+  r.endpoint_2.any = to.empty();
+  r.endpoint_2.tags = std::move(to);
+  r.services = std::move(services);
   return r;
+}
+
+// One firewall policy "p:fp" holding `rules` (sequence = position) in one application policy
+// set "p:aps", bound to `app_tags`, or global when there are none.
+inline void with_firewall(PolicyInput& in, std::vector<FirewallRule> rules, std::vector<std::string> app_tags = {}) {
+  FirewallPolicy fp{"p:fp", {}};
+  for (size_t k = 0; k < rules.size(); ++k) fp.rules.push_back({rules[k].name, double(k + 1)});
+  in.firewall_rules = std::move(rules);
+  in.firewall_policies = {fp};
+  bool global = app_tags.empty();
+  in.application_policy_sets = {{"p:aps", global, std::move(app_tags), {{"p:fp", 1}}}};
+}
+
+// The message compile() (or whatever `f` runs) rejects the input with, or "(no error)".
+template <class F>
+std::string rejection_of(F f) {
+  try {
+    f();
+  } catch (const PolicyError& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 // Two networks, each with an interface; nothing else.

@@ -52,13 +52,7 @@ TEST_CASE("the interface's project is its explicit one, else its fq_name's paren
 TEST_CASE("inherited tags decide: a network-level tier is overridden by the interface's") {
   PolicyInput in = tagged();
   // Only tier=db may receive: the interface-level tier=db counts, not the network's tier=app.
-  FirewallRule r;
-  r.name = "p:to-db";
-  r.endpoint_1.any = true;
-  r.endpoint_2.tags = {"tier=db"};
-  in.firewall_rules = {r};
-  in.firewall_policies = {{"p:fp", {{"p:to-db", 1}}}};
-  in.application_policy_sets = {{"p:all", true, {}, {{"p:fp", 1}}}};
+  with_firewall(in, {fw_rule("p:to-db", {}, {"tier=db"})});
   auto c = compile(in);
   CHECK(verdict(c, "p:net", "10.0.0.2", "10.0.0.1", TCP, 80) == Action::Pass);
   CHECK(verdict(c, "p:net", "10.0.0.1", "10.0.0.2", TCP, 80) == Action::Deny);

@@ -8,12 +8,7 @@ using namespace fx;
 
 namespace {
 std::string error_of(const std::string& yaml) {
-  try {
-    compile(read_policy_yaml(yaml));
-  } catch (const PolicyError& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return fx::rejection_of([&] { compile(read_policy_yaml(yaml)); });
 }
 
 const char* kDocs = R"(
