@@ -15,6 +15,7 @@
 #include "controller/metrics.h"
 #include "controller/rest.h"
 #include "controller/service.h"
+#include "controller/southbound.h"
 #include "controller/store.h"
 
 namespace {
@@ -27,6 +28,7 @@ struct Options {
   int threads = 16;
   size_t max_body = 1 << 20;
   int64_t asn = 64512;
+  vrf::SouthboundSettings south;
 };
 
 const char* kUsage = R"(usage: vr-controller [options]
@@ -40,6 +42,10 @@ const char* kUsage = R"(usage: vr-controller [options]
   --threads N                HTTP worker threads; each open watch stream holds one (default 16)
   --max-body-bytes N         largest accepted request body (default 1048576)
   --asn N                    AS number of the default global-system-config (first start only)
+  --fabric-netns NAME        open the agent-facing listeners below in this network namespace
+  --agent-listen HOST:PORT   agent API (registration, per-host config streams) on the fabric
+  --bgp-listen ADDR[:PORT]   BGP EVPN route reflector for the agents (default port 179)
+  --bgp-asn N                AS number of the route reflector and the agents (default 64512)
   --help                     this text
 )";
 
@@ -82,6 +88,10 @@ Options parse_args(int argc, char** argv) {
     else if (a[i] == "--threads") o.threads = std::stoi(next());
     else if (a[i] == "--max-body-bytes") o.max_body = std::stoul(next());
     else if (a[i] == "--asn") o.asn = std::stoll(next());
+    else if (a[i] == "--fabric-netns") o.south.netns = next();
+    else if (a[i] == "--agent-listen") o.south.listen = next();
+    else if (a[i] == "--bgp-listen") o.south.bgp_listen = next();
+    else if (a[i] == "--bgp-asn") o.south.asn = static_cast<uint32_t>(std::stoul(next()));
     else throw std::runtime_error("unknown option " + a[i] + " (see --help)");
   }
   if (o.threads < 2) throw std::runtime_error("--threads must be at least 2");
@@ -138,6 +148,9 @@ int main(int argc, char** argv) {
     srv.set_read_timeout(30);
     vrf::RestApi api(svc, metrics, opt.max_body);
     api.install(srv);
+    vrf::Southbound south(svc, opt.south);
+    south.install(srv);
+    south.start();
 
     // The prebuilt cpp-httplib listens with a backlog of 5: a burst of connecting
     // clients (agents reconnecting after a restart) would see SYNs dropped and 1 s
@@ -163,6 +176,7 @@ int main(int argc, char** argv) {
       spdlog::info("signal={} shutting down", sig);
       svc.stop();  // ends watch streams so their worker threads can be joined
       srv.stop();
+      south.stop();
     });
     srv.listen_after_bind();
     // If listen ended without a signal (socket error), wake the signal thread ourselves.
