@@ -67,7 +67,7 @@ def main():
         caps = []
         for dev in (va, vb):
             path = os.path.join(lab.tmp, f"{dev}.pcap")
-            lab.spawn(us, ["tcpdump", "-i", dev, "-w", path, "-U", "tcp port 179"], f"tcpdump-{dev}.log")
+            lab.spawn(us, ["tcpdump", "-i", dev, "-w", path, "-U", "--immediate-mode", "tcp port 179"], f"tcpdump-{dev}.log")
             caps.append(path)
         time.sleep(1)
         Frr(lab, fns, rr.FRR_CONF)

@@ -59,16 +59,47 @@ def bin_dir():
     return os.path.abspath(os.path.join(here, "..", "..", "build-bgp", "bgp"))
 
 
+def _delete_netns(ns):
+    """Kills whatever still runs inside ns, then deletes it (and FRR's socket dir)."""
+    for pid in run(["ip", "netns", "pids", ns], check=False).stdout.split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+    run(["ip", "netns", "del", ns], check=False)
+    shutil.rmtree(f"/var/run/frr/{ns}", ignore_errors=True)
+
+
+def reap_stale_labs():
+    """Removes namespaces left by a lab whose test process died without cleaning up
+    (e.g. SIGKILL from a CTest timeout): names are vrbgp-<pid>-<role>."""
+    for line in run(["ip", "netns", "list"], check=False).stdout.splitlines():
+        ns = line.split()[0] if line.split() else ""
+        parts = ns.split("-")
+        if len(parts) < 3 or parts[0] != "vrbgp" or not parts[1].isdigit():
+            continue
+        if not os.path.exists(f"/proc/{parts[1]}"):
+            log(f"removing stale namespace {ns} (its test process {parts[1]} is gone)")
+            _delete_netns(ns)
+    tmp = tempfile.gettempdir()
+    for d in os.listdir(tmp):
+        parts = d.split("-")
+        if (len(parts) > 2 and parts[0] == "vrbgp" and parts[1].isdigit() and not os.path.exists(f"/proc/{parts[1]}")
+                and not os.environ.get("VRBGP_KEEP_LOGS")):
+            shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
+
+
 class Lab:
     def __init__(self, name):
         self.prefix = f"vrbgp-{os.getpid()}-"
         self.namespaces = []
         self.procs = []
         self.nlinks = 0
-        self.tmp = tempfile.mkdtemp(prefix=f"vrbgp-{name}-")
+        self.tmp = tempfile.mkdtemp(prefix=f"vrbgp-{os.getpid()}-{name}-")
         os.chmod(self.tmp, 0o755)
         self.bin = bin_dir()
         self._cleaned = False
+        reap_stale_labs()
         atexit.register(self.cleanup)
         for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(s, self._on_signal)
@@ -152,15 +183,7 @@ class Lab:
                 except ProcessLookupError:
                     pass
         for ns in self.namespaces:
-            # Anything still running inside (forked helpers) dies with the namespace.
-            pids = run(["ip", "netns", "pids", ns], check=False).stdout.split()
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-            run(["ip", "netns", "del", ns], check=False)
-            shutil.rmtree(f"/var/run/frr/{ns}", ignore_errors=True)
+            _delete_netns(ns)  # anything still running inside (forked helpers) dies with it
         if os.environ.get("VRBGP_KEEP_LOGS"):
             log(f"logs kept in {self.tmp}")
         else:

@@ -67,7 +67,7 @@ def body(lab):
     na, nb = lab.netns("a"), lab.netns("b")
     va, _ = lab.link(na, f"{A}/24", nb, f"{B}/24")
     pcap = os.path.join(lab.tmp, "bgp.pcap")
-    dump = lab.spawn(na, ["tcpdump", "-i", va, "-w", pcap, "-U", "tcp port 179"], "tcpdump.log")
+    dump = lab.spawn(na, ["tcpdump", "-i", va, "-w", pcap, "-U", "--immediate-mode", "tcp port 179"], "tcpdump.log")
     time.sleep(1)
     a = VrBgpd(lab, na, ["--local-as", "65000", "--router-id", A, "--listen", A, "--peer", f"{B},as=65001,families={FAMILIES}"], name="A")
     b = VrBgpd(lab, nb, ["--local-as", "65001", "--router-id", B, "--listen", B, "--peer", f"{A},as=65000,families={FAMILIES}"], name="B")
@@ -78,7 +78,7 @@ def body(lab):
     want = {"evpn": 6, "vpnv4": 1, "vpnv6": 1, "ipv4": 1}
     wait_until("every route at B", lambda: all(
         b.ctl("show", "summary")["families"][f]["routes"] == n for f, n in want.items()), 30)
-    time.sleep(0.5)
+    time.sleep(1.5)  # let tcpdump write out what it has read before it is stopped
     lab.stop(dump)
     r = subprocess.run(["tshark", "-r", pcap, "-d", "tcp.port==179,bgp", "-T", "json", "--no-duplicate-keys",
                         "-Y", "bgp"], capture_output=True, text=True, timeout=120)
@@ -88,7 +88,7 @@ def body(lab):
     bad = [e for e in experts if e[0] == "_ws.malformed" or
            (isinstance(e[1], dict) and int(e[1].get("_ws.expert.severity", "0")) >= 0x00800000)]
     check(not bad, f"tshark found no malformed packet or error note ({bad[:3]})")
-    check(v.get("bgp.evpn.nlri.rt") == {"1", "2", "3", "4", "5"}, "EVPN route types 1-5 decoded")
+    check(v.get("bgp.evpn.nlri.rt") == {"1", "2", "3", "4", "5"}, f"EVPN route types 1-5 decoded ({v.get('bgp.evpn.nlri.rt')}, {v.get('bgp.type')})")
     check({"25", "40", "17", "23", "34", "58"} <= v.get("bgp.evpn.nlri.len", set()),
           "EVPN NLRI lengths per RFC 7432/9136 (25, 40, 17, 23, 34, 58)")
     check(v.get("bgp.evpn.nlri.mac_addr") == {"02:bb:00:00:00:01"}, "type-2 MAC")
