@@ -371,3 +371,43 @@ TEST_CASE("import and export policy hooks filter and edit routes per peer") {
   CHECK(u->announced.size() == 1);
   CHECK(u->attrs.extCommunities == std::vector<ExtCommunity>{rt("65000:1"), rt("65000:77")});
 }
+
+TEST_CASE("IPv6 transport: a session over ::1 carries VPN-IPv6 and IPv6 unicast routes") {
+  auto at = [](uint16_t p, uint32_t as, const char* rid) {
+    SpeakerConfig c;
+    c.localAs = as;
+    c.routerId = id(rid);
+    c.listenAddress = IpAddress::parse("::1");
+    c.listenPort = p;
+    c.connectRetrySeconds = 1;
+    return c;
+  };
+  uint16_t pa = uint16_t(port() + 1), pb = uint16_t(port() + 2);
+  Speaker a(at(pa, 65000, "1.0.0.1")), b(at(pb, 65001, "1.0.0.2"));
+  a.start();
+  b.start();
+  PeerConfig toB;
+  toB.address = *IpAddress::parse("::1");
+  toB.port = pb;
+  toB.remoteAs = 65001;
+  toB.families = {Family::Vpnv6, Family::Ipv6Unicast};
+  a.addPeer(toB);
+  PeerConfig toA = toB;
+  toA.port = pa;
+  toA.remoteAs = 65000;
+  toA.passive = true;
+  b.addPeer(toA);
+  REQUIRE(waitFor([&] { return established(a, 1) && established(b, 1); }));
+  a.originate(VpnPrefix{*RouteDistinguisher::parse("65000:6"), *Prefix::parse("2001:db8:6::/48"), mplsLabelField(600)},
+              attrsWith({rt("65000:6")}, "2001:db8::1"));
+  a.originate(*Prefix::parse("2001:db8:7::/48"), attrsWith({}, "2001:db8::1"));
+  REQUIRE(waitFor([&] {
+    auto s = b.summary()["families"];
+    return s["vpnv6"]["routes"] == 1 && s["ipv6"]["routes"] == 1;
+  }));
+  auto v6 = b.rib(Family::Ipv6Unicast)["routes"][0]["paths"][0];
+  CHECK(v6["next-hop"] == "::1");  // eBGP unicast: next hop self (the session address)
+  auto vpn = b.rib(Family::Vpnv6)["routes"][0]["paths"][0];
+  CHECK(vpn["next-hop"] == "2001:db8::1");  // VPN: the PE's next hop is kept
+  CHECK(vpn["nlri"]["label"] == 600);
+}
