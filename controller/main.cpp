@@ -1,6 +1,7 @@
 // vr-controller: the configuration API (REST on port 8082), its SQLite store and IPAM.
 #include <httplib.h>
 #include <signal.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -115,16 +116,25 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "vr-controller: %s\n", e.what());
     return 2;
   }
-  spdlog::set_level(spdlog::level::from_str(opt.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l vr-controller %v");
-
-  // SIGTERM/SIGINT are taken synchronously by one thread; every other thread blocks them.
+  // SIGTERM/SIGINT are taken synchronously by one thread; every other thread
+  // (those of spdlog and httplib included: they inherit this mask) blocks them.
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // Log lines go through stdout's buffer (one write per buffer, not per line: an audit
+  // line per mutation would otherwise cost a syscall each); flushed every second and at
+  // once for warnings and errors.
+  auto logger = std::make_shared<spdlog::logger>("vr-controller",
+                                                 std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cout, false));
+  spdlog::set_default_logger(logger);
+  spdlog::flush_on(spdlog::level::warn);
+  spdlog::flush_every(std::chrono::seconds(1));
+  spdlog::set_level(spdlog::level::from_str(opt.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l vr-controller %v");
 
   try {
     auto colon = opt.listen.rfind(':');
@@ -183,8 +193,10 @@ int main(int argc, char** argv) {
     if (!signalled) pthread_kill(sig_thread.native_handle(), SIGTERM);
     sig_thread.join();
     spdlog::info("stopped revision={}", svc.revision());
+    spdlog::default_logger()->flush();
   } catch (const std::exception& e) {
     spdlog::critical("fatal: {}", e.what());
+    spdlog::default_logger()->flush();
     return 1;
   }
   return 0;

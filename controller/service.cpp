@@ -154,13 +154,21 @@ void ConfigService::persist(ObjRow& row, const char* op, const json& ref_uuids) 
 json ConfigService::create(const TypeSpec& t, const json& body, const Principal& who, CreateOptions opts) {
   json obj = validated(t, body, false);
   obj.erase("created_with_interface");  // set by the controller only (see vmi_after_create)
-  return mutate([&] {
+  json out = mutate([&] {
     json extra = json::object();
     json created = create_locked(t, std::move(obj), who, opts, extra);
     json out = {{t.name, created}};
     for (auto& [k, v] : extra.items()) out[k] = v;
     return out;
   });
+  audit("create", t.name, out[t.name], who);
+  return out;
+}
+
+// One info line per committed mutation, naming the token that made it.
+void ConfigService::audit(const char* op, const std::string& type, const json& obj, const Principal& who) {
+  spdlog::info("audit op={} type={} fq_name={} uuid={} revision={} token_id={}", op, type, join_fq(obj.value("fq_name", std::vector<std::string>{})),
+               obj.value("uuid", ""), obj.value("revision", int64_t(0)), who.token_id);
 }
 
 json ConfigService::create_locked(const TypeSpec& t, json obj, const Principal& who, const CreateOptions& opts,
@@ -225,7 +233,7 @@ json ConfigService::create_locked(const TypeSpec& t, json obj, const Principal& 
 
 json ConfigService::update(const TypeSpec& t, const std::string& uuid, const json& body, const Principal& who) {
   json patch = validated(t, body, true);
-  return mutate([&] {
+  json out = mutate([&] {
     ObjRow old = load_visible(&t, uuid, who);
     if (!who.can_write(old.project, t.name == "project")) throw forbidden("token may not modify " + t.name + " " + old.fq);
     for (const char* k : {"uuid", "fq_name", "parent_type", "parent_uuid"}) {
@@ -251,10 +259,12 @@ json ConfigService::update(const TypeSpec& t, const std::string& uuid, const jso
     persist(row, "update", ref_uuids);
     return json{{t.name, with_meta(std::move(row))}};
   });
+  audit("update", t.name, out[t.name], who);
+  return out;
 }
 
 json ConfigService::remove(const TypeSpec& t, const std::string& uuid, const Principal& who) {
-  return mutate([&] {
+  json out = mutate([&] {
     ObjRow row = load_visible(&t, uuid, who);
     bool self = t.name == "project";
     if (!who.can_write(row.project, self) || (self && !who.global_admin()))
@@ -264,9 +274,12 @@ json ConfigService::remove(const TypeSpec& t, const std::string& uuid, const Pri
       HookContext ctx{*this, who, uuid, row.body, &row, nullptr, nullptr};
       hooks->before_delete(ctx);
     }
-    int64_t rev = remove_locked(row);
-    return json{{"uuid", uuid}, {"revision", rev}};
+    json gone = {{"uuid", uuid}, {"fq_name", split_fq(row.fq)}};
+    gone["revision"] = remove_locked(std::move(row));
+    return gone;
   });
+  audit("delete", t.name, out, who);
+  return out;
 }
 
 int64_t ConfigService::remove_locked(ObjRow row) {

@@ -86,6 +86,7 @@ class ConfigService {
   json resolve_refs(const TypeSpec& t, json& obj, const Principal& who);
   json with_meta(ObjRow row);
   void persist(ObjRow& row, const char* op, const json& ref_uuids);
+  void audit(const char* op, const std::string& type, const json& obj, const Principal& who);
   json create_default(const std::string& type, const json& obj, const Principal& admin);
 
   Store& st_;

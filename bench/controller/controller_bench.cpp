@@ -74,7 +74,7 @@ struct Controller {
     if (pid == 0) {
       freopen((dir + "/controller.log").c_str(), "w", stdout);
       execl(bin.c_str(), bin.c_str(), "--listen", "127.0.0.1:0", "--db", db.c_str(), "--port-file", port_file.c_str(),
-            "--admin-token-file", tok_file.c_str(), "--log-level", "warn", (char*)nullptr);
+            "--admin-token-file", tok_file.c_str(), (char*)nullptr);  // default log level: audit lines included
       _exit(127);
     }
     for (int i = 0; i < 500 && !port; ++i) {
