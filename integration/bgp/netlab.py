@@ -292,9 +292,17 @@ class Frr:
             lab.spawn(ns, ["/usr/lib/frr/zebra", "-N", ns, "-f", f"{self.dir}/zebra.conf", "-i", f"{self.dir}/zebra.pid"],
                       f"zebra-{ns}.log")
             wait_until("zebra vty socket", lambda: os.path.exists(f"{rundir}/zebra.vty"), timeout=15)
-        lab.spawn(ns, ["/usr/lib/frr/bgpd", "-N", ns, "-f", f"{self.dir}/bgpd.conf", "-i", f"{self.dir}/bgpd.pid"],
-                  f"bgpd-{ns}.log")
+        self.start_bgpd()
+
+    def start_bgpd(self):
+        self.bgpd = self.lab.spawn(self.ns, ["/usr/lib/frr/bgpd", "-N", self.ns, "-f", f"{self.dir}/bgpd.conf",
+                                             "-i", f"{self.dir}/bgpd.pid"], f"bgpd-{self.ns}.log")
         wait_until("bgpd vty", lambda: self.vtysh("show bgp summary json") is not None, timeout=20)
+
+    def crash_bgpd(self):
+        """SIGKILL bgpd: no NOTIFICATION, the TCP session just dies (a restart, for GR)."""
+        os.kill(self.bgpd.pid, signal.SIGKILL)
+        self.bgpd.wait(10)
 
     def vtysh(self, cmd, as_json=True):
         r = self.lab.nsrun(self.ns, ["vtysh", "-N", self.ns, "-c", cmd], check=False)
