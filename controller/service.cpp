@@ -91,8 +91,15 @@ const std::vector<SubnetPlan>& ConfigService::network_subnets(const std::string&
   return e.second;
 }
 
-ObjRow ConfigService::load_visible(const TypeSpec* t, const std::string& uuid, const Principal& who) {
-  auto row = st_.get(uuid);
+Store& ConfigService::reader() {
+  thread_local std::map<std::string, std::unique_ptr<Store>> readers;  // by database path
+  auto& r = readers[st_.path()];
+  if (!r) r = std::make_unique<Store>(st_.path(), Store::Mode::reader);
+  return *r;
+}
+
+ObjRow ConfigService::load_visible(Store& st, const TypeSpec* t, const std::string& uuid, const Principal& who) {
+  auto row = st.get(uuid);
   if (!row || (t && row->type != t->name) || !who.can_read(row->project))
     throw not_found((t ? t->name : std::string("object")) + " " + uuid + " not found");
   return *row;
@@ -234,7 +241,7 @@ json ConfigService::create_locked(const TypeSpec& t, json obj, const Principal& 
 json ConfigService::update(const TypeSpec& t, const std::string& uuid, const json& body, const Principal& who) {
   json patch = validated(t, body, true);
   json out = mutate([&] {
-    ObjRow old = load_visible(&t, uuid, who);
+    ObjRow old = load_visible(st_, &t, uuid, who);
     if (!who.can_write(old.project, t.name == "project")) throw forbidden("token may not modify " + t.name + " " + old.fq);
     for (const char* k : {"uuid", "fq_name", "parent_type", "parent_uuid"}) {
       if (!patch.contains(k)) continue;
@@ -265,7 +272,7 @@ json ConfigService::update(const TypeSpec& t, const std::string& uuid, const jso
 
 json ConfigService::remove(const TypeSpec& t, const std::string& uuid, const Principal& who) {
   json out = mutate([&] {
-    ObjRow row = load_visible(&t, uuid, who);
+    ObjRow row = load_visible(st_, &t, uuid, who);
     bool self = t.name == "project";
     if (!who.can_write(row.project, self) || (self && !who.global_admin()))
       throw forbidden("token may not delete " + t.name + " " + row.fq);
@@ -310,12 +317,12 @@ int64_t ConfigService::remove_locked(ObjRow row) {
 }
 
 json ConfigService::read(const TypeSpec& t, const std::string& uuid, const Principal& who, bool back_refs) {
-  std::lock_guard lk(mu_);
-  ObjRow row = load_visible(&t, uuid, who);
+  Store& st = reader();
+  ObjRow row = load_visible(st, &t, uuid, who);
   json j = with_meta(row);
   if (back_refs) {
-    for (auto& r : st_.referrers(uuid, 1000)) {
-      auto from = st_.get(r.from_uuid);
+    for (auto& r : st.referrers(uuid, 1000)) {
+      auto from = st.get(r.from_uuid);
       if (!from || !who.can_read(from->project)) continue;
       std::string key = Schema::get().find(r.from_type)->underscore() + "_back_refs";
       j[key].push_back({{"to", split_fq(r.from_fq)}, {"uuid", r.from_uuid}, {"href", "/" + r.from_type + "/" + r.from_uuid}});
@@ -325,7 +332,7 @@ json ConfigService::read(const TypeSpec& t, const std::string& uuid, const Princ
 }
 
 json ConfigService::list(const TypeSpec& t, const ListParams& p, const Principal& who) {
-  std::lock_guard lk(mu_);
+  Store& st = reader();
   ListQuery q;
   q.type = t.name;
   q.parent_uuid = p.parent_id;
@@ -333,13 +340,13 @@ json ConfigService::list(const TypeSpec& t, const ListParams& p, const Principal
     // Any of the allowed parent types with that name (there is at most one per type).
     for (auto& pt : t.parents)
       if (!pt.empty())
-        if (auto u = st_.uuid_by_fq(pt, *p.parent_fq_name)) q.parent_uuid = *u;
+        if (auto u = st.uuid_by_fq(pt, *p.parent_fq_name)) q.parent_uuid = *u;
     if (!q.parent_uuid) return {{t.plural, json::array()}};
   }
   q.fq = p.fq_name;
   q.tag_name = p.tag;
   if (p.project) {
-    auto u = schema::Schema::valid_uuid(*p.project) ? std::optional(*p.project) : st_.uuid_by_fq("project", *p.project);
+    auto u = schema::Schema::valid_uuid(*p.project) ? std::optional(*p.project) : st.uuid_by_fq("project", *p.project);
     if (!u) throw bad_request("project " + *p.project + " does not exist", "project");
     q.project = *u;
   }
@@ -347,7 +354,7 @@ json ConfigService::list(const TypeSpec& t, const ListParams& p, const Principal
   q.after_id = p.marker;
   q.limit = p.limit;
   json items = json::array();
-  auto rows = st_.list(q);
+  auto rows = st.list(q);
   for (auto& [id, row] : rows) {
     if (p.detail) items.push_back(with_meta(std::move(row)));
     else items.push_back({{"uuid", row.uuid}, {"fq_name", split_fq(row.fq)}, {"href", "/" + row.type + "/" + row.uuid}});
@@ -366,21 +373,21 @@ json ConfigService::fq_name_to_id(const std::string& type, const json& fq, const
   } catch (const SchemaError& e) {
     throw from_schema(e);
   }
-  std::lock_guard lk(mu_);
-  auto u = st_.uuid_by_fq(t->name, name);
+  Store& st = reader();
+  auto u = st.uuid_by_fq(t->name, name);
   if (!u) throw not_found(t->name + " " + name + " not found");
-  load_visible(t, *u, who);
+  load_visible(st, t, *u, who);
   return {{"uuid", *u}};
 }
 
 json ConfigService::id_to_fq_name(const std::string& uuid, const Principal& who) {
-  std::lock_guard lk(mu_);
-  ObjRow row = load_visible(nullptr, uuid, who);
+  Store& st = reader();
+  ObjRow row = load_visible(st, nullptr, uuid, who);
   return {{"type", row.type}, {"fq_name", split_fq(row.fq)}};
 }
 
 Principal ConfigService::authenticate(const std::string& bearer) {
-  std::lock_guard lk(mu_);
+  std::shared_lock lk(tokens_mu_);
   auto it = tokens_.find(sha256_hex(bearer));
   if (it == tokens_.end()) throw ApiError(401, "invalid or missing bearer token");
   return it->second;
@@ -392,7 +399,8 @@ json ConfigService::create_token(const json& req, const Principal& who) {
     if (k != "project" && k != "role") throw bad_request("field '" + k + "': unknown field (project, role)", k);
   std::string role = req.value("role", "");
   if (!valid_role(role)) throw bad_request("field 'role': must be admin, member or reader", "role");
-  return mutate([&] {
+  TokenRow t;
+  json out = mutate([&] {
     std::optional<std::string> project;
     if (req.contains("project") && !req["project"].is_null()) {
       if (!req["project"].is_string()) throw bad_request("field 'project': expected a uuid or fq_name string", "project");
@@ -407,33 +415,35 @@ json ConfigService::create_token(const json& req, const Principal& who) {
     }
     if (!who.can_manage_tokens(project)) throw forbidden("token may not create tokens for this project");
     std::string token = random_hex(24);
-    TokenRow t{new_uuid(), sha256_hex(token), project, role};
+    t = TokenRow{new_uuid(), sha256_hex(token), project, role};
     st_.insert_token(t);
-    tokens_[t.token_sha256] = Principal{t.id, t.project, t.role};
     return json{{"id", t.id}, {"token", token}, {"project_uuid", project ? json(*project) : json()}, {"role", role}};
   });
+  std::unique_lock lk(tokens_mu_);  // the cache follows the committed table
+  tokens_[t.token_sha256] = Principal{t.id, t.project, t.role};
+  return out;
 }
 
 json ConfigService::list_tokens(const Principal& who) {
-  std::lock_guard lk(mu_);
+  Store& st = reader();
   json out = json::array();
-  for (auto& t : st_.tokens())
+  for (auto& t : st.tokens())
     if (who.can_manage_tokens(t.project))
       out.push_back({{"id", t.id}, {"project_uuid", t.project ? json(*t.project) : json()}, {"role", t.role}});
   return {{"tokens", out}};
 }
 
 void ConfigService::delete_token(const std::string& id, const Principal& who) {
-  mutate([&] {
-    for (auto it = tokens_.begin(); it != tokens_.end(); ++it) {
-      if (it->second.token_id != id) continue;
-      if (!who.can_manage_tokens(it->second.project)) break;
-      st_.delete_token(id);
-      tokens_.erase(it);
-      return 0;
-    }
-    throw not_found("token " + id + " not found");
-  });
+  std::string digest;
+  {
+    std::shared_lock lk(tokens_mu_);
+    for (auto& [d, p] : tokens_)
+      if (p.token_id == id && who.can_manage_tokens(p.project)) digest = d;
+  }
+  if (digest.empty()) throw not_found("token " + id + " not found");
+  mutate([&] { return st_.delete_token(id); });
+  std::unique_lock lk(tokens_mu_);  // the cache follows the committed table
+  tokens_.erase(digest);
 }
 
 json ConfigService::create_default(const std::string& type, const json& obj, const Principal& admin) {
@@ -458,7 +468,7 @@ std::optional<std::string> ConfigService::bootstrap() {
     return 0;
   });
   {
-    std::lock_guard lk(mu_);
+    std::shared_lock lk(tokens_mu_);
     if (!tokens_.empty()) return std::nullopt;
   }
   return create_token({{"role", "admin"}}, admin)["token"].get<std::string>();
@@ -470,10 +480,10 @@ int64_t ConfigService::revision() {
 }
 
 WatchBatch ConfigService::changes_since(int64_t rev, int limit, const Principal& who) {
-  std::lock_guard lk(mu_);
+  Store& st = reader();
   WatchBatch b;
   b.scanned_to = rev;
-  for (auto& c : st_.changes_since(rev, limit)) {
+  for (auto& c : st.changes_since(rev, limit)) {
     b.scanned_to = c.rev;
     if (who.can_read(c.project)) b.changes.push_back(std::move(c));
   }
@@ -493,9 +503,9 @@ void ConfigService::stop() {
 }
 
 std::map<std::string, int64_t> ConfigService::object_counts() {
-  std::lock_guard lk(mu_);
+  Store& st = reader();
   std::map<std::string, int64_t> m;
-  for (auto& t : Schema::get().types()) m[t.name] = st_.count(t.name);
+  for (auto& t : Schema::get().types()) m[t.name] = st.count(t.name);
   return m;
 }
 

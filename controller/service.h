@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,7 +83,9 @@ class ConfigService {
  private:
   template <typename F>
   auto mutate(F&& f) -> decltype(f());
-  ObjRow load_visible(const TypeSpec* t, const std::string& uuid, const Principal& who);
+  ObjRow load_visible(Store& st, const TypeSpec* t, const std::string& uuid, const Principal& who);
+  // This thread's read-only connection: reads never wait for the writer lock.
+  Store& reader();
   json resolve_refs(const TypeSpec& t, json& obj, const Principal& who);
   json with_meta(ObjRow row);
   void persist(ObjRow& row, const char* op, const json& ref_uuids);
@@ -94,7 +97,8 @@ class ConfigService {
   AddressAllocator alloc_;
   std::mutex& mu_;  // the store's lock: one writer (SQLite allows one anyway), IPAM atomic
   int64_t rev_ = 0;
-  std::map<std::string, Principal> tokens_;  // token -> principal (mirrors the table)
+  std::shared_mutex tokens_mu_;
+  std::map<std::string, Principal> tokens_;  // token digest -> principal (mirrors the table)
   std::map<std::string, std::pair<int64_t, std::vector<SubnetPlan>>> vn_subnets_;
 
   std::mutex watch_mu_;

@@ -39,7 +39,7 @@ std::string ref_uuid(const json& obj, const char* field) {
 
 std::string fq_string(const json& obj) {
   std::string s;
-  for (auto& part : obj["fq_name"]) s += (s.empty() ? "" : ":") + part.get<std::string>();
+  for (auto& part : obj.at("fq_name")) s += (s.empty() ? "" : ":") + part.get<std::string>();
   return s;
 }
 
@@ -108,7 +108,7 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
   for (auto& vmi : vmis) {
     std::string vn_uuid = ref_uuid(vmi, "virtual_network_refs");
     if (networks.count(vn_uuid)) continue;
-    json vn = svc_.read(*vn_type, vn_uuid, who, false);
+    json vn = svc_.read(*vn_type, vn_uuid, who, false)[vn_type->name];
     std::vector<Subnet> subnets;
     json gateways = json::array();
     for (auto& ref : vn.value("network_ipam_refs", json::array()))
@@ -138,7 +138,7 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
     // The workload's namespace is named after its virtual machine (or the port itself).
     std::string netns = vmi["fq_name"].back();
     if (std::string vm = ref_uuid(vmi, "virtual_machine_refs"); !vm.empty())
-      netns = svc_.read(*vm_type, vm, who, false)["fq_name"].back();
+      netns = svc_.read(*vm_type, vm, who, false)[vm_type->name]["fq_name"].back();
     json ifc = {{"name", tap_name(uuid)}, {"uuid", uuid}, {"vrf", vrf}, {"mac", vmi.value("mac_address", "")},
                 {"netns", netns}, {"ips", addresses[uuid]}};
     for (auto& a : addresses[uuid]) {
@@ -186,25 +186,35 @@ void Southbound::watch(const std::string& host, const Principal& who, httplib::R
   res.set_chunked_content_provider(
       "text/event-stream",
       [this, host, who, last, cursor](size_t, httplib::DataSink& sink) {
-        if (*cursor >= 0 && !svc_.wait_for_change(*cursor, std::chrono::seconds(10))) {
-          sink.done();
-          return true;
+        try {
+          return stream_step(host, who, *last, *cursor, sink);
+        } catch (const std::exception& e) {
+          spdlog::error("config stream for {}: {}", host, e.what());
+          return false;  // closes the stream; the agent reconnects and gets a fresh snapshot
         }
-        if (*cursor >= 0 && svc_.revision() > *cursor)
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let a burst of changes settle
-        *cursor = svc_.revision();
-        json snap = snapshot(host, who);
-        json body = snap;
-        body.erase("revision");
-        std::string key = body.dump(), out;
-        if (key != *last) {
-          *last = key;
-          out = "id: " + std::to_string(snap["revision"].get<int64_t>()) + "\nevent: config\ndata: " + snap.dump() + "\n\n";
-        } else {
-          out = ": keepalive\n\n";  // unchanged for this host; lets a dead agent be noticed
-        }
-        return sink.write(out.data(), out.size());
       });
+}
+
+bool Southbound::stream_step(const std::string& host, const Principal& who, std::string& last, int64_t& cursor,
+                             httplib::DataSink& sink) {
+  if (cursor >= 0 && !svc_.wait_for_change(cursor, std::chrono::seconds(10))) {
+    sink.done();  // the controller is stopping
+    return true;
+  }
+  if (cursor >= 0 && svc_.revision() > cursor)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let a burst of changes settle
+  cursor = svc_.revision();
+  json snap = snapshot(host, who);
+  json body = snap;
+  body.erase("revision");
+  std::string key = body.dump(), out;
+  if (key != last) {
+    last = key;
+    out = "id: " + std::to_string(snap["revision"].get<int64_t>()) + "\nevent: config\ndata: " + snap.dump() + "\n\n";
+  } else {
+    out = ": keepalive\n\n";  // unchanged for this host; lets a dead agent be noticed
+  }
+  return sink.write(out.data(), out.size());
 }
 
 void Southbound::install(httplib::Server& srv) {

@@ -51,6 +51,9 @@ class Southbound {
 
   json register_agent(const json& body, const Principal& who);
   void watch(const std::string& host, const Principal& who, httplib::Response& res);
+  // One turn of a host's stream: waits for a change, sends the snapshot if it differs.
+  bool stream_step(const std::string& host, const Principal& who, std::string& last, int64_t& cursor,
+                   httplib::DataSink& sink);
 };
 
 }  // namespace vrf

@@ -53,8 +53,12 @@ struct ListQuery {
 class Store {
  public:
   static constexpr int kSchemaVersion = 2;
-  explicit Store(const std::string& path);
+  // One writer Store owns the file (pragmas, migrations, checkpoints); any number of
+  // reader Stores (one per thread) read committed snapshots concurrently with it (WAL).
+  enum class Mode { writer, reader };
+  explicit Store(const std::string& path, Mode mode = Mode::writer);
   ~Store();
+  const std::string& path() const { return path_; }
   // Whoever uses the store holds this lock around every use (the connection is not
   // shared between threads); the checkpointer takes it briefly to reset the WAL.
   std::mutex& mutex() { return conn_mu_; }
@@ -113,6 +117,7 @@ class Store {
   ObjRow row_from(Stmt& s, int first_col, bool with_body = true);
   void checkpoint_loop(std::string path);
   std::mutex conn_mu_;
+  std::string path_;
   Sqlite db_;
   // WAL checkpoints run on their own connection and thread so that copying pages back
   // into the database never stalls a request (auto-checkpoint would run inside commit).
