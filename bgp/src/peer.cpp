@@ -201,7 +201,6 @@ void Peer::tryWrite(Connection& c) {
 void Peer::onWritable(Connection& c) { tryWrite(c); }
 
 void Peer::onReadable(Connection& c) {
-  std::unique_ptr<Connection>& slot = slotOf(c);
   for (;;) {
     size_t old = c.in.size();
     c.in.resize(old + kReadChunk);
@@ -212,29 +211,24 @@ void Peer::onReadable(Connection& c) {
       break;
     }
     if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-      // Process what arrived before the close (often a NOTIFICATION).
-      size_t off = 0;
-      while (slot.get() == &c) {
-        DecodeError fe{};
-        size_t len = frameLength(c.in.data() + off, c.in.size() - off, &fe);
-        if (len == 0) break;
-        auto res = decodeMessage(c.in.data() + off, len, codec_);
-        off += len;
-        if (!res.ok()) break;
-        handleMessage(c, *res.message);
-      }
-      if (slot.get() == &c) run(c, c.fsm.onTransportClosed());
+      // Handle what arrived before the close (often a NOTIFICATION), then close.
+      if (drain(c)) run(c, c.fsm.onTransportClosed());
       return;
     }
     break;
   }
+  drain(c);
+}
+
+bool Peer::drain(Connection& c) {
+  std::unique_ptr<Connection>& slot = slotOf(c);
   size_t off = 0;
   while (slot.get() == &c) {
     DecodeError fe{};
     size_t len = frameLength(c.in.data() + off, c.in.size() - off, &fe);
     if (fe.notification.code) {
       run(c, c.fsm.onDecodeError(fe));
-      return;
+      return false;
     }
     if (len == 0) break;
     auto res = decodeMessage(c.in.data() + off, len, codec_);
@@ -243,11 +237,13 @@ void Peer::onReadable(Connection& c) {
     if (!res.ok()) {
       spdlog::warn("peer {}: {}", name(), res.error->reason);
       run(c, c.fsm.onDecodeError(*res.error));
-      return;
+      return false;
     }
     handleMessage(c, *res.message);
   }
-  if (slot.get() == &c) c.in.erase(c.in.begin(), c.in.begin() + off);
+  if (slot.get() != &c) return false;
+  c.in.erase(c.in.begin(), c.in.begin() + off);
+  return true;
 }
 
 void Peer::handleMessage(Connection& c, const Message& m) {

@@ -102,6 +102,8 @@ class Peer {
   void scheduleConnect();
   void onConnectDone(Connection& c);
   void onReadable(Connection& c);
+  // Decodes and handles every complete buffered message; false if c was closed.
+  bool drain(Connection& c);
   void onWritable(Connection& c);
   void startConnection(Connection& c);
   void handleMessage(Connection& c, const Message& m);
