@@ -1,69 +1,102 @@
-"""The all-in-one demo: two hosts (network namespaces) each running vr-agent, two tenant
-networks that deliberately share a subnet, MACs and addresses, workloads on both hosts,
-and a second subnet routed through the distributed gateway. It checks reachability, then
-leaves everything running for exploration.
+"""The all-in-one demo (the README's first command).
+
+A controller on SQLite (REST API on 127.0.0.1:8082 for you; agent API and BGP route
+reflector on the fabric), three hosts as network namespaces each running vr-agent, and the
+application of examples/fabric-demo.yaml: two tenant networks sharing one subnet, workloads
+on every host. The workloads get their addresses over DHCP from their agents; the demo
+checks who reaches whom, then leaves everything running for exploration with vrctl.
 
   demo.py up BUILD_DIR     build the topology and leave it running
   demo.py down             remove everything the demo made
 """
 import glob
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import IP, Fabric, Workload, sh  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from harness import IP, Fabric, sh  # noqa: E402
 
 STATE = "/run/vrfabric-demo"
-ENCAP = {"red": "mplsudp", "blue": "vxlan"}
-VNI = {"red": 100, "blue": 200}
-WORKLOADS = [  # name, host, vrf, mac, address/len, gateway
-    ("r11", 1, "red", "02:00:00:00:01:03", "10.1.1.3/24", "10.1.1.1"),
-    ("r21", 2, "red", "02:00:00:00:01:05", "10.1.1.5/24", "10.1.1.1"),
-    ("r22", 2, "red", "02:00:00:00:02:07", "10.1.2.7/24", "10.1.2.1"),
-    ("b11", 1, "blue", "02:00:00:00:01:03", "10.1.1.3/24", "10.1.1.1"),
-    ("b21", 2, "blue", "02:00:00:00:01:05", "10.1.1.5/24", "10.1.1.1"),
-]
+EXAMPLE = os.path.join(HERE, "..", "examples", "fabric-demo.yaml")
+FABRIC_CTL = "192.0.2.1"
+API = "127.0.0.1:8082"
+
+
+def wait_for(what, fn, timeout=40):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if fn():
+            return
+        time.sleep(0.25)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def dhcp(ns):
+    script = os.path.join(HERE, "udhcpc-script.sh")
+    sh("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "8", "-T", "1", "-s", script, ns=ns, timeout=40)
+    out = sh(IP, "-4", "-o", "addr", "show", "eth0", ns=ns).stdout.split()
+    return out[out.index("inet") + 1]
 
 
 def up(build):
     down(quiet=True)
-    fabric = Fabric(2, agent_bin=f"{build}/daemon/vr-agent", vrctl_bin=f"{build}/cli/vrctl", persistent_dir=STATE)
-    with open(f"{STATE}/pids", "w") as f:
-        f.write("\n".join(str(h.proc.pid) for h in fabric.hosts))
+    build = os.path.abspath(build)
+    fabric = Fabric(3, vrctl_bin=f"{build}/cli/vrctl", persistent_dir=STATE)
+    sh(IP, "addr", "add", f"{FABRIC_CTL}/24", "dev", "br0", ns=fabric.underlay)
+    token_file = f"{STATE}/admin.token"
+    with open(f"{STATE}/controller.log", "a") as log:
+        ctl = subprocess.Popen([f"{build}/controller/vr-controller", "--listen", API, "--db", f"{STATE}/controller.db",
+                                "--admin-token-file", token_file, "--fabric-netns", fabric.underlay,
+                                "--agent-listen", f"{FABRIC_CTL}:8082", "--bgp-listen", FABRIC_CTL],
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    pids = [ctl.pid]
+    wait_for("the controller", lambda: os.path.exists(token_file) or ctl.poll() is not None, 20)
+    if ctl.poll() is not None:
+        raise RuntimeError(f"vr-controller exited: see {STATE}/controller.log (is {API} taken?)")
+    fabric.agent_bin = f"{build}/daemon/vr-agent"
     for h in fabric.hosts:
-        for vrf in ("red", "blue"):
-            h.api("vrf.add", name=vrf, vni=VNI[vrf])
-        for gw in ("10.1.1.1/32", "10.1.2.1/32"):
-            h.api("route.add", vrf="red", prefix=gw, nexthop="receive")
-        h.api("route.add", vrf="blue", prefix="10.1.1.1/32", nexthop="receive")
-    w = {}
-    for name, hi, vrf, mac, addr, gw in WORKLOADS:
-        w[name] = Workload(fabric.hosts[hi - 1], vrf, name, mac, [addr], [gw])
-    for wl in w.values():
-        for h in fabric.hosts:
-            if h is not wl.host:
-                label = VNI[wl.vrf] if ENCAP[wl.vrf] == "vxlan" else wl.label
-                h.api("endpoint.add", vrf=wl.vrf, mac=wl.mac, ips=[wl.ips[0].split("/")[0]],
-                      remote=wl.host.fabric_ip, encap=ENCAP[wl.vrf], label=label)
-    checks = [("r11", "10.1.1.5", True, "red, across hosts over MPLSoUDP"),
-              ("b11", "10.1.1.5", True, "blue, same addresses, across hosts over VXLAN"),
-              ("r11", "10.1.2.7", True, "red, routed to another subnet via the distributed gateway"),
-              ("b11", "10.1.2.7", False, "blue cannot reach red's second subnet")]
+        h.start_agent("--controller", f"http://{FABRIC_CTL}:8082", "--token-file", token_file,
+                      "--host", f"node-{h.index}", "--controller-bgp", FABRIC_CTL)
+        pids.append(h.proc.pid)
+    with open(f"{STATE}/pids", "w") as f:
+        f.write("\n".join(map(str, pids)))
+
+    # The workload runtime's part: one namespace per virtual machine of the example.
+    workloads = re.findall(r"fq_name: default-domain:demo:(vrdemo-[\w-]+)", open(EXAMPLE).read())
+    for ns in workloads:
+        sh(IP, "netns", "add", ns)
+        sh(IP, "link", "set", "lo", "up", ns=ns)
+    env = dict(os.environ, VRCTL_SERVER=f"http://{API}", VRCTL_TOKEN=open(token_file).read().strip())
+    print(subprocess.run([f"{build}/cli/vrctl", "apply", "-f", EXAMPLE], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1])
+    for ns in workloads:
+        wait_for(f"{ns}'s interface", lambda: sh(IP, "link", "show", "eth0", ns=ns, check=False).returncode == 0)
+        print(f"  {ns}: {dhcp(ns)} (DHCP from its agent)")
+    wait_for("routes to spread", lambda: sh("ping", "-c1", "-W1", "10.10.1.13", ns="vrdemo-red-1",
+                                             check=False).returncode == 0)
+    checks = [("vrdemo-red-1", "10.10.1.12", True, "red, node-1 -> node-2"),
+              ("vrdemo-red-2", "10.10.1.13", True, "red, node-2 -> node-3"),
+              ("vrdemo-blue-1", "10.10.1.13", True, "blue, same addresses, node-1 -> node-3"),
+              ("vrdemo-blue-1", "10.10.1.12", False, "blue cannot reach red's 10.10.1.12")]
     ok = True
     for src, dst, expect, what in checks:
-        got = w[src].ping(dst, count=2)
+        got = sh("ping", "-c2", "-i0.2", "-W1", dst, ns=src, check=False).returncode == 0
         ok &= got == expect
         print(f"  {'ok ' if got == expect else 'BAD'} {src} -> {dst}: {'reachable' if got else 'unreachable'} ({what})")
-    vr = f"{build}/cli/vrctl agent --socket {STATE}/h1.sock"
+    vr = f"{build}/cli/vrctl"
     print(f"""
 The demo is running. Try:
-  {vr} show routes --vrf red
-  {vr} show l2
-  {vr} show counters
-  ip netns exec vrdemo-r11 ping 10.1.1.5
-Tear it down with: python3 {os.path.abspath(__file__)} down""")
+  export VRCTL_SERVER=http://{API} VRCTL_TOKEN=$(cat {token_file})
+  {vr} get virtual-machine-interfaces --project default-domain:demo
+  {vr} agent --socket {STATE}/h1.sock show routes --vrf default-domain:demo:red
+  {vr} agent --socket {STATE}/h1.sock show counters
+  ip netns exec vrdemo-red-1 ping 10.10.1.13
+Tear it down with: scripts/demo.sh down""")
     return 0 if ok else 1
 
 
@@ -74,7 +107,7 @@ def down(quiet=False):
                 os.kill(int(pid), signal.SIGTERM)
             except ProcessLookupError:
                 pass
-    subprocess.run(["sleep", "1"])
+        time.sleep(1)
     for line in sh(IP, "netns", "list").stdout.splitlines():
         if line.startswith("vrdemo-"):
             sh(IP, "netns", "del", line.split()[0], check=False)
