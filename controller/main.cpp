@@ -29,6 +29,7 @@ struct Options {
   int threads = 16;
   size_t max_body = 1 << 20;
   int64_t asn = 64512;
+  int64_t change_log_keep = 1000000;
   vrf::SouthboundSettings south;
 };
 
@@ -36,13 +37,16 @@ const char* kUsage = R"(usage: vr-controller [options]
   --listen HOST:PORT         address of the REST API (default 127.0.0.1:8082; port 0 = any free port)
   --db PATH                  SQLite database file (default vr-controller.db; created if absent)
   --config FILE              YAML file with any of: listen, db, admin_token_file, port_file,
-                             log_level, threads, max_body_bytes, autonomous_system (flags win)
+                             log_level, threads, max_body_bytes, autonomous_system,
+                             change_log_keep (flags win)
   --admin-token-file PATH    write the admin token created at first start to PATH (mode 0600)
   --port-file PATH           write the port actually listened on to PATH once serving
   --log-level LEVEL          trace|debug|info|warn|error (default info)
   --threads N                HTTP worker threads; each open watch stream holds one (default 16)
   --max-body-bytes N         largest accepted request body (default 1048576)
   --asn N                    AS number of the default global-system-config (first start only)
+  --change-log-keep N        revisions of change history kept for /watch resumption (default
+                             1000000; a watcher further behind gets a 'reset' event)
   --fabric-netns NAME        open the agent-facing listeners below in this network namespace
   --agent-listen HOST:PORT   agent API (registration, per-host config streams) on the fabric
   --bgp-listen ADDR[:PORT]   BGP EVPN route reflector for the agents (default port 179)
@@ -64,6 +68,7 @@ void load_config(const std::string& path, Options& o) {
     else if (k == "threads") o.threads = v.as<int>();
     else if (k == "max_body_bytes") o.max_body = v.as<size_t>();
     else if (k == "autonomous_system") o.asn = v.as<int64_t>();
+    else if (k == "change_log_keep") o.change_log_keep = v.as<int64_t>();
     else throw std::runtime_error(path + ": unknown key '" + k + "'");
   }
 }
@@ -89,6 +94,7 @@ Options parse_args(int argc, char** argv) {
     else if (a[i] == "--threads") o.threads = std::stoi(next());
     else if (a[i] == "--max-body-bytes") o.max_body = std::stoul(next());
     else if (a[i] == "--asn") o.asn = std::stoll(next());
+    else if (a[i] == "--change-log-keep") o.change_log_keep = std::stoll(next());
     else if (a[i] == "--fabric-netns") o.south.netns = next();
     else if (a[i] == "--agent-listen") o.south.listen = next();
     else if (a[i] == "--bgp-listen") o.south.bgp_listen = next();
@@ -143,7 +149,7 @@ int main(int argc, char** argv) {
     int port = std::stoi(opt.listen.substr(colon + 1));
 
     vrf::Store store(opt.db);
-    vrf::ConfigService svc(store, {opt.asn});
+    vrf::ConfigService svc(store, {opt.asn, opt.change_log_keep});
     if (auto token = svc.bootstrap()) {
       std::printf("admin token (shown once): %s\n", token->c_str());
       std::fflush(stdout);

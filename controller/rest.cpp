@@ -199,6 +199,12 @@ void RestApi::watch(const httplib::Request& req, httplib::Response& res) {
       [this, who, types, cursor](size_t, httplib::DataSink& sink) {
         auto batch = svc_.changes_since(*cursor, 500, who);
         std::string out;
+        if (batch.reset)
+          out = "id: " + std::to_string(batch.scanned_to) + "\nevent: reset\ndata: " +
+                json{{"revision", batch.scanned_to}, {"reason", "changes after the requested revision were trimmed; "
+                                                                "list the objects again, then watch from this revision"}}
+                    .dump() +
+                "\n\n";
         for (auto& c : batch.changes) {
           if (!types.empty() && !types.count(c.type)) continue;
           json ev = {{"revision", c.rev}, {"op", c.op}, {"type", c.type}, {"uuid", c.uuid},

@@ -54,6 +54,7 @@ json validated(const TypeSpec& t, const json& body, bool partial) {
 
 ConfigService::ConfigService(Store& st, Settings s) : st_(st), settings_(s), mu_(st.mutex()) {
   rev_ = st_.last_revision();
+  trimmed_below_ = st_.first_revision();
   published_rev_ = rev_;
   for (auto& t : st_.tokens()) tokens_[t.token_sha256] = Principal{t.id, t.project, t.role};
 }
@@ -74,6 +75,7 @@ auto ConfigService::mutate(F&& f) -> decltype(f()) {
       published_rev_ = rev_;
       watch_cv_.notify_all();
     }
+    trim_change_log();
     return result;
   } catch (...) {
     st_.rollback();
@@ -81,6 +83,23 @@ auto ConfigService::mutate(F&& f) -> decltype(f()) {
     vn_subnets_.clear();  // may hold plans of an update that never happened
     rev_ = rev_before;
     throw;
+  }
+}
+
+// The change log keeps the last change_log_keep revisions; trimming runs in batches of
+// a tenth of that, in its own small transaction after a mutation has been answered for.
+void ConfigService::trim_change_log() {
+  int64_t keep = settings_.change_log_keep;
+  if (keep <= 0 || rev_ - trimmed_below_ < keep + keep / 10 + 1) return;
+  int64_t below = rev_ - keep + 1;
+  try {
+    st_.begin();
+    st_.trim_changes(below);
+    st_.commit();
+    trimmed_below_ = below;
+  } catch (const std::exception& e) {
+    st_.rollback();
+    spdlog::warn("change log trim failed: {}", e.what());
   }
 }
 
@@ -483,6 +502,12 @@ WatchBatch ConfigService::changes_since(int64_t rev, int limit, const Principal&
   Store& st = reader();
   WatchBatch b;
   b.scanned_to = rev;
+  // A watcher behind the oldest logged change cannot be replayed: tell it to re-list.
+  if (int64_t first = st.first_revision(); first > rev + 1) {
+    b.reset = true;
+    b.scanned_to = st.last_revision();
+    return b;
+  }
   for (auto& c : st.changes_since(rev, limit)) {
     b.scanned_to = c.rev;
     if (who.can_read(c.project)) b.changes.push_back(std::move(c));

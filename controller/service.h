@@ -35,12 +35,14 @@ struct CreateOptions {
 struct WatchBatch {
   std::vector<Change> changes;  // visible to the caller
   int64_t scanned_to = 0;       // resume point (includes invisible changes)
+  bool reset = false;           // changes after the asked revision were trimmed: re-list
 };
 
 class ConfigService {
  public:
   struct Settings {
     int64_t default_asn = 64512;
+    int64_t change_log_keep = 1000000;  // revisions of history kept for watch resumption
   };
   ConfigService(Store& st, Settings s);
 
@@ -89,6 +91,7 @@ class ConfigService {
   json resolve_refs(const TypeSpec& t, json& obj, const Principal& who);
   json with_meta(ObjRow row);
   void persist(ObjRow& row, const char* op, const json& ref_uuids);
+  void trim_change_log();
   void audit(const char* op, const std::string& type, const json& obj, const Principal& who);
   json create_default(const std::string& type, const json& obj, const Principal& admin);
 
@@ -97,6 +100,7 @@ class ConfigService {
   AddressAllocator alloc_;
   std::mutex& mu_;  // the store's lock: one writer (SQLite allows one anyway), IPAM atomic
   int64_t rev_ = 0;
+  int64_t trimmed_below_ = 0;  // changes before this revision are gone
   std::shared_mutex tokens_mu_;
   std::map<std::string, Principal> tokens_;  // token digest -> principal (mirrors the table)
   std::map<std::string, std::pair<int64_t, std::vector<SubnetPlan>>> vn_subnets_;

@@ -285,6 +285,16 @@ int64_t Store::last_revision() {
   return first_int(s);
 }
 
+int64_t Store::first_revision() {
+  auto& s = db_.prepare("SELECT coalesce(min(rev), 0) FROM changes");
+  s.bind();
+  return first_int(s);
+}
+
+void Store::trim_changes(int64_t before_rev) {
+  db_.prepare("DELETE FROM changes WHERE rev < ?").bind(before_rev).run();
+}
+
 std::vector<Change> Store::changes_since(int64_t rev, int limit) {
   auto& s = db_.prepare("SELECT rev, op, type, uuid, project_uuid, body FROM changes WHERE rev > ? ORDER BY rev LIMIT ?");
   s.bind(rev, int64_t(limit));

@@ -90,6 +90,8 @@ class Store {
   // `rev` is chosen by the caller (the service numbers mutations under its write lock).
   void append_change(int64_t rev, const std::string& op, const ObjRow& o, const std::string& body);
   int64_t last_revision();
+  int64_t first_revision();                 // oldest change still logged (0 if none)
+  void trim_changes(int64_t before_rev);    // forgets changes older than before_rev
   std::vector<Change> changes_since(int64_t rev, int limit);
 
   std::vector<std::string> allocated_ips(const std::string& pool);

@@ -421,6 +421,41 @@ class LifecycleTest(unittest.TestCase):
         finally:
             ctl.cleanup()
 
+    def test_change_log_retention_and_watch_reset(self):
+        ctl = Controller(BINARY, extra_args=["--change-log-keep", "10"]).start()
+        try:
+            c = ctl.client()
+            c.create("project", "projects", {"fq_name": [D, "ret"]})
+            for i in range(30):
+                c.must(c.create("virtual-machine", "virtual-machines", {"fq_name": [D, "ret", "vm%d" % i]}))
+            with sqlite3.connect(ctl.db) as db:
+                lo, hi = db.execute("SELECT min(rev), max(rev) FROM changes").fetchone()
+            self.assertLessEqual(hi - lo + 1, 12)  # trimmed in batches of a tenth
+
+            def first_events(since, n):
+                conn = http.client.HTTPConnection("127.0.0.1", ctl.port, timeout=15)
+                conn.request("GET", "/watch?since=%d" % since, headers={"Authorization": "Bearer " + ctl.admin})
+                r = conn.getresponse()
+                got, ev = [], {}
+                while len(got) < n:
+                    line = r.fp.readline().decode().rstrip("\n")
+                    if line.startswith("event: "):
+                        ev["event"] = line[7:]
+                    elif line.startswith("data: "):
+                        ev["data"] = json.loads(line[6:])
+                    elif line == "" and ev:
+                        got.append(ev)
+                        ev = {}
+                conn.close()
+                return got
+            reset = first_events(0, 1)[0]  # too far behind: told to re-list, never silently skipped
+            self.assertEqual(reset["event"], "reset")
+            self.assertEqual(reset["data"]["revision"], hi)
+            recent = first_events(hi - 3, 3)
+            self.assertEqual([e["data"]["revision"] for e in recent], [hi - 2, hi - 1, hi])
+        finally:
+            ctl.cleanup()
+
     def test_help_and_config_file(self):
         out = subprocess.run([BINARY, "--help"], capture_output=True, text=True)
         self.assertEqual(out.returncode, 0)
