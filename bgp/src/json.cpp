@@ -98,8 +98,8 @@ json nlriToJson(const Nlri& n) {
                         {"label", r.label}};
           },
           [](const RtMembership& r) {
-            if (r.prefixBits == 0) return json{{"default", true}};
-            return json{{"origin-as", r.originAs}, {"rt", r.routeTarget.str()}, {"bits", r.prefixBits}};
+            if (r.isDefault()) return json{{"default", true}};
+            return json{{"origin-as", r.originAs}, {"rt", r.routeTarget.str()}, {"bits", r.lengthBits}};
           },
       },
       n);
@@ -195,7 +195,7 @@ RouteSpec routeFromJson(const json& j) {
       } else {
         auto rt = ExtCommunity::parseRouteTarget(str(j, "route-target"));
         if (!rt) bad("invalid route-target");
-        r.nlri = RtMembership{number(j, "origin-as", 0), *rt, 64};
+        r.nlri = RtMembership{number(j, "origin-as", 0), *rt, 96};
       }
       break;
     }

@@ -172,16 +172,15 @@ void decodeVpnPrefix(Reader& r, bool v6, std::vector<Nlri>& out) {
 void decodeRtMembership(Reader& r, std::vector<Nlri>& out) {
   unsigned bits = r.u8();
   RtMembership m;
+  m.lengthBits = uint8_t(bits);
   if (bits == 0) {
-    m.prefixBits = 0;
     out.push_back(m);
     return;
   }
   if (bits < 32 || bits > 96) r.fail("RT membership length must be 0 or 32..96");
   m.originAs = r.u32();
-  m.prefixBits = uint8_t(bits - 32);
   uint8_t rt[8] = {};
-  r.copy(rt, (m.prefixBits + 7) / 8);
+  r.copy(rt, (m.targetBits() + 7) / 8);
   uint64_t v = 0;
   for (auto b : rt) v = v << 8 | b;
   m.routeTarget.raw = v;
@@ -235,7 +234,7 @@ std::string nlriString(const Nlri& n) {
             return "[5]:[" + r.rd.str() + "]:[" + std::to_string(r.ethTag) + "]:[" + r.prefix.str() + "]";
           },
           [](const RtMembership& r) {
-            if (r.prefixBits == 0) return std::string("default");
+            if (r.isDefault()) return std::string("default");
             return std::to_string(r.originAs) + ":" + r.routeTarget.str();
           },
       },
@@ -278,13 +277,10 @@ void encodeNlri(const Nlri& n, std::vector<uint8_t>& out) {
                    putPrefixBits(w, p.prefix);
                  },
                  [&](const RtMembership& m) {
-                   if (m.prefixBits == 0) {
-                     w.u8(0);
-                     return;
-                   }
-                   w.u8(uint8_t(32 + m.prefixBits));
+                   w.u8(m.lengthBits);
+                   if (m.isDefault()) return;
                    w.u32(m.originAs);
-                   for (unsigned i = 0; i < (m.prefixBits + 7u) / 8; ++i)
+                   for (unsigned i = 0; i < (m.targetBits() + 7u) / 8; ++i)
                      w.u8(uint8_t(m.routeTarget.raw >> (56 - 8 * i)));
                  },
                  [&](const auto&) {

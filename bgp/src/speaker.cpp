@@ -184,9 +184,9 @@ void Speaker::Impl::recomputeMembership(Peer& p) {
     bool fromPeer = std::any_of(e.paths.begin(), e.paths.end(), [&](const Path& x) { return x.source == p.id(); });
     if (!fromPeer) continue;
     const auto& m = std::get<RtMembership>(key);
-    if (m.prefixBits == 0) p.rtDefault = true;
-    else if (m.prefixBits >= 64) p.rtExact.insert(m.routeTarget.raw);
-    else p.rtPartial.emplace_back(m.routeTarget.raw, m.prefixBits);
+    if (m.isDefault()) p.rtDefault = true;
+    else if (m.targetBits() >= 64) p.rtExact.insert(m.routeTarget.raw);
+    else p.rtPartial.emplace_back(m.routeTarget.raw, uint8_t(m.targetBits()));
   }
   if (p.rtcReady) needReconcile.insert(p.id());
   scheduleFlush();
@@ -444,7 +444,7 @@ void Speaker::Impl::originateImportTargets() {
   PathAttributes a;  // next hop left zero: filled with the session address per peer
   AttrsPtr shared = intern(std::move(a));
   for (const auto& rt : importTargets) {
-    Nlri n = RtMembership{cfg.localAs, rt, 64};
+    Nlri n = RtMembership{cfg.localAs, rt, 96};
     originatedTargets.push_back(n);
     addPath(n, Path{kLocalSource, {}, shared, false});
   }

@@ -126,8 +126,10 @@ TEST_CASE("VPN-IPv4 / VPN-IPv6 (RFC 4364 4.3.4, RFC 4659, RFC 8277)") {
 }
 
 TEST_CASE("RT membership (RFC 4684 4)") {
-  checkNlri(RtMembership{65000, *ExtCommunity::parseRouteTarget("65000:100"), 64}, "60 0000fde8 0002fde800000064");
+  checkNlri(RtMembership{65000, *ExtCommunity::parseRouteTarget("65000:100"), 96}, "60 0000fde8 0002fde800000064");
   checkNlri(RtMembership{0, {}, 0}, "00");
+  checkNlri(RtMembership{65000, {}, 32}, "20 0000fde8");  // origin AS only: not the default route
+  checkNlri(RtMembership{65000, ExtCommunity{0x0002fd0000000000ULL}, 56}, "38 0000fde8 0002fd");  // RT prefix
 }
 
 TEST_CASE("IPv4 / IPv6 unicast prefixes (RFC 4271 4.3)") {

@@ -76,12 +76,14 @@ struct VpnPrefix {
   auto operator<=>(const VpnPrefix&) const = default;
 };
 
-// RFC 4684 route target membership. prefixBits counts bits after origin AS
-// (0 = the default "send me everything" route, 32 = origin AS only, 96 = exact RT).
+// RFC 4684 route target membership. lengthBits is the NLRI length: 0 = the default
+// "send me everything" route, 32 = origin AS only, 96 = origin AS + exact RT.
 struct RtMembership {
   uint32_t originAs = 0;
   ExtCommunity routeTarget;
-  uint8_t prefixBits = 96;
+  uint8_t lengthBits = 96;
+  bool isDefault() const { return lengthBits == 0; }
+  unsigned targetBits() const { return lengthBits > 32 ? lengthBits - 32u : 0u; }  // RT bits present
   auto operator<=>(const RtMembership&) const = default;
 };
 
