@@ -283,6 +283,32 @@ void AgentState::del_interface(const std::string& name) {
   spdlog::info("interface {} removed", name);
 }
 
+void AgentState::set_interface_addresses(const std::string& name, const InterfaceSpec& in) {
+  auto it = ifaces_.find(name);
+  if (it == ifaces_.end()) throw AgentError(fmt::format("no interface named '{}'", name));
+  InterfaceSpec spec = with_lease_address(in);
+  Interface& ifc = it->second;
+  const Vrf& v = vrf(ifc.spec.vrf);
+  std::string owner = "interface " + name;
+  for (auto& ip : spec.ips) {
+    if (!ip.is_host()) throw AgentError(fmt::format("{}: an interface address must be a host address", ip.str()));
+    auto r = routes_.find({v.id, ip});
+    if (r != routes_.end() && r->second.owner != owner)
+      throw AgentError(fmt::format("{} is already routed in VRF '{}' ({})", ip.str(), ifc.spec.vrf, r->second.owner));
+  }
+  if (observer_) observer_->interface_changed(ifc, v, true);  // withdraw the old MAC/IP routes
+  for (auto& ip : ifc.spec.ips)
+    if (std::find(spec.ips.begin(), spec.ips.end(), ip) == spec.ips.end()) drop_route(v.id, ip);
+  for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(ifc.nh_id, 0, &ifc.spec.mac, true), owner);
+  if (spec.dhcp)
+    dhcp_->add(ifc.ifindex, ifc.spec.mac, *spec.dhcp);
+  else
+    dhcp_->remove(ifc.ifindex);
+  ifc.spec.ips = spec.ips;
+  ifc.spec.dhcp = spec.dhcp;
+  if (observer_) observer_->interface_changed(ifc, v, false);
+}
+
 uint32_t AgentState::tunnel_ref(uint32_t remote, vr_encap encap) {
   auto key = std::make_pair(remote, encap);
   auto it = tunnels_.find(key);

@@ -108,6 +108,9 @@ class AgentState {
   void del_vrf(const std::string& name);
   const Interface& add_interface(const InterfaceSpec& spec);
   void del_interface(const std::string& name);
+  // New addresses or lease for an interface, without touching its veth (the workload keeps
+  // its link while an address is added or its instance IP arrives).
+  void set_interface_addresses(const std::string& name, const InterfaceSpec& spec);
   void add_endpoint(const EndpointSpec& spec);
   void del_endpoint(const std::string& vrf, const Mac& mac);
   void add_route(const std::string& vrf, const Prefix& p, const NexthopSpec& nh);

@@ -21,9 +21,9 @@ bool same_vrf(const Vrf& a, const Vrf& b) {
   return a.vni == b.vni && a.route_target == b.route_target && a.encap == b.encap;
 }
 
-bool same_interface(const InterfaceSpec& a, const InterfaceSpec& b) {
-  return a.vrf == b.vrf && a.mac == b.mac && a.netns == b.netns && a.peer_name == b.peer_name && a.ips == b.ips &&
-         a.dhcp == b.dhcp;
+// Same port: only its addresses or lease may differ, which are changed in place.
+bool same_port(const InterfaceSpec& a, const InterfaceSpec& b) {
+  return a.vrf == b.vrf && a.mac == b.mac && a.netns == b.netns && a.peer_name == b.peer_name;
 }
 
 const json& list(const json& snap, const char* field) {
@@ -98,7 +98,7 @@ ReconcileReport reconcile(AgentState& st, const json& snap) {
   std::vector<std::string> stale_ifaces;
   for (auto& [name, ifc] : st.interfaces()) {
     auto d = ifaces.find(name);
-    if (d == ifaces.end() || !same_interface(ifc.spec, d->second) || stale_vrfs.count(ifc.spec.vrf))
+    if (d == ifaces.end() || !same_port(ifc.spec, d->second) || stale_vrfs.count(ifc.spec.vrf))
       stale_ifaces.push_back(name);
   }
   for (auto& name : stale_ifaces)
@@ -129,7 +129,13 @@ ReconcileReport reconcile(AgentState& st, const json& snap) {
   // 4. Interfaces. The workload's namespace is made by its runtime (CNI, the VM launcher);
   // until it exists the interface fails here and is tried again with the next snapshot.
   for (auto& [name, spec] : ifaces) {
-    if (st.interfaces().count(name) || !st.vrfs().count(spec.vrf)) continue;
+    auto have = st.interfaces().find(name);
+    if (have != st.interfaces().end()) {
+      if (have->second.spec.ips != spec.ips || have->second.spec.dhcp != spec.dhcp)
+        attempt("readdress interface " + name, [&] { st.set_interface_addresses(name, spec); });
+      continue;
+    }
+    if (!st.vrfs().count(spec.vrf)) continue;
     if (attempt("add interface " + name, [&] { st.add_interface(spec); })) rep.added++;
   }
   return rep;
