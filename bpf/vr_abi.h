@@ -153,12 +153,42 @@ struct vr_rule {
 	__u32 mirror_ifindex;
 };
 
+/* Flow table: VRF + 5-tuple -> the decision for the flow, made on its first packet. */
+#define VR_MAX_FLOWS 262144
+
+struct vr_flow_key {
+	__u32 vrf;
+	__u8 proto;
+	__u8 family;         /* 4 or 6 */
+	__be16 sport;        /* ICMP echo: the identifier, in both ports */
+	__be16 dport;
+	__u16 pad;
+	__u8 src[16];        /* IPv4 in the first 4 bytes */
+	__u8 dst[16];
+};
+
+#define VR_FLOW_F_REVERSE 0x1 /* the entry made for the return direction */
+#define VR_FLOW_F_CLOSING 0x2 /* TCP FIN or RST seen: aged out soon */
+
+struct vr_flow {
+	__u32 action;        /* enum vr_policy_action */
+	__u32 rule_id;
+	__u32 generation;    /* policy generation it was decided under; stale ones are re-decided */
+	__u32 flags;         /* VR_FLOW_F_* */
+	__u32 src_epg;
+	__u32 dst_epg;
+	__u64 last_seen_ns;  /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u64 packets;
+	__u64 bytes;
+};
+
 /* Per-host settings: one entry in vr_config. */
 struct vr_config {
 	__u8 router_mac[VR_ETH_ALEN]; /* the distributed gateway's MAC: the same on every VRF */
 	__u16 pad;
 	__u32 fabric_ifindex;
 	__u32 fabric_ip;              /* network order */
+	__u32 policy_generation;      /* bumped by the agent whenever compiled policy changes */
 };
 
 /* Per-CPU counters, indexed by these; names for display live in daemon/counters.cpp. */
@@ -197,6 +227,10 @@ enum vr_counter {
 	VR_CNT_DROP_FLOOD,        /* broadcast/multicast that is never flooded */
 	VR_CNT_DROP_SPOOF,        /* source MAC is not the interface's workload */
 	VR_CNT_DROP_ENCAP_FAIL,
+	VR_CNT_DROP_POLICY,       /* denied by policy (first packet or an established deny flow) */
+	VR_CNT_FLOW_NEW,          /* flows decided from the compiled tables */
+	VR_CNT_FLOW_HIT,          /* packets of known flows */
+	VR_CNT_FLOW_TABLE_FULL,   /* decided but not recorded: the table was full */
 	VR_CNT_MAX,
 };
 

@@ -22,6 +22,7 @@
 #include "vr_maps.bpf.h"
 #include "vr_packet.bpf.h"
 #include "vr_neigh.bpf.h"
+#include "vr_flow.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -73,6 +74,8 @@ static __always_inline int vr_route4(struct xdp_md *ctx, const struct vr_iface *
 		vr_count(VR_CNT_PUNT);
 		return XDP_PASS;
 	}
+	if (!vr_policy_allows(ctx, ifc, cfg))
+		return XDP_DROP;
 	if (ip->ttl <= 1)
 		return vr_drop(VR_CNT_DROP_TTL);
 	vr_ipv4_dec_ttl(ip);
@@ -105,6 +108,8 @@ static __always_inline int vr_route6(struct xdp_md *ctx, const struct vr_iface *
 	struct vr_fwd *fwd = bpf_map_lookup_elem(&vr_fib6, &key);
 	if (!fwd)
 		return vr_drop(VR_CNT_DROP_NO_ROUTE);
+	if (!vr_policy_allows(ctx, ifc, cfg))
+		return XDP_DROP;
 	if (ip6->hop_limit <= 1)
 		return vr_drop(VR_CNT_DROP_TTL);
 	ip6->hop_limit--;
@@ -173,6 +178,8 @@ int vr_workload_in(struct xdp_md *ctx)
 	struct vr_fwd *fwd = bpf_map_lookup_elem(&vr_l2, &key);
 	if (!fwd)
 		return vr_drop(VR_CNT_DROP_NO_L2);
+	if (!vr_policy_allows(ctx, ifc, cfg))
+		return XDP_DROP;
 	return vr_deliver(ctx, fwd);
 }
 
@@ -184,6 +191,13 @@ static __always_inline int vr_decap_to_iface(struct xdp_md *ctx, __u32 hlen, __u
 		return vr_drop(VR_CNT_DROP_BAD_NH);
 	if (bpf_xdp_adjust_head(ctx, hlen))
 		return vr_drop(VR_CNT_DROP_TRUNCATED);
+	/* The receiving side decides too: its tables are the same, and it must not rely on
+	 * the sender's host having enforced anything. */
+	__u32 ifindex = nh->ifindex;
+	struct vr_iface *dst = bpf_map_lookup_elem(&vr_ifaces, &ifindex);
+	struct vr_config *cfg = vr_config();
+	if (dst && cfg && !vr_policy_allows(ctx, dst, cfg))
+		return XDP_DROP;
 	vr_count(cnt);
 	vr_count(VR_CNT_FWD_LOCAL);
 	return bpf_redirect(nh->ifindex, 0);

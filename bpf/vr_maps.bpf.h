@@ -66,6 +66,39 @@ struct {
 } vr_cfg SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VR_MAX_ROUTES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vr_epg4_key);
+	__type(value, __u32);
+} vr_epg4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VR_MAX_ROUTES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vr_epg6_key);
+	__type(value, __u32);
+} vr_epg6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VR_MAX_ROUTES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vr_rule_key);
+	__type(value, struct vr_rule);
+} vr_rules SEC(".maps");
+
+/* A plain hash, not LRU: when full, new flows are decided but not recorded, and no
+ * established flow is ever evicted to make room. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VR_MAX_FLOWS);
+	__type(key, struct vr_flow_key);
+	__type(value, struct vr_flow);
+} vr_flows SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VR_CNT_MAX);
 	__type(key, __u32);

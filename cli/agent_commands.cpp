@@ -23,6 +23,7 @@ namespace {
 
 const char* kAgentUsage = R"(usage: vrctl agent [--socket PATH] [-o table|json] COMMAND
   show vrfs | interfaces | routes [--vrf V] | l2 [--vrf V] | tunnels | counters [--all]
+  show flows [--vrf V] [--address A] [--limit N]   flows, their action and the rule that decided
   vrf add NAME [--vni N]            vrf del NAME
   vni add VNI --vrf V               vni del VNI
   interface add NAME --vrf V --mac M --netns NS [--peer-name IF] [--ip ADDR]...
@@ -39,10 +40,11 @@ The socket defaults to $VRCTL_AGENT_SOCKET, then /run/vrfabric/agent.sock.
 // The request field a positional argument fills, per object.
 const std::map<std::string, std::string> kPositional = {
     {"vrf", "name"}, {"interface", "name"}, {"route", "prefix"}, {"vni", "vni"}};
-const std::set<std::string> kNumeric = {"vni", "label"};
+const std::set<std::string> kNumeric = {"vni", "label", "limit"};
 const std::map<std::string, std::string> kShow = {{"vrfs", "vrf.list"},         {"interfaces", "interface.list"},
                                                   {"routes", "route.list"},      {"l2", "l2.list"},
-                                                  {"tunnels", "tunnel.list"},    {"counters", "counters"}};
+                                                  {"tunnels", "tunnel.list"},    {"counters", "counters"},
+                                                  {"flows", "flow.list"}};
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -86,7 +88,7 @@ json build_request(const Args& args, bool& all_counters) {
     return req;
   }
   if (args[0] == "show") {
-    if (args.size() < 2 || !kShow.count(args[1])) throw UsageError("show what? vrfs, interfaces, routes, l2, tunnels, counters");
+    if (args.size() < 2 || !kShow.count(args[1])) throw UsageError("show what? vrfs, interfaces, routes, l2, tunnels, counters, flows");
     req["op"] = kShow.at(args[1]);
     Args rest(args.begin() + 2, args.end());
     auto it = std::find(rest.begin(), rest.end(), "--all");

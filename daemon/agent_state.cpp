@@ -64,7 +64,7 @@ AgentState::AgentState(Datapath& dp, const AgentConfig& cfg) : dp_(dp), cfg_(cfg
   fabric_ifindex_ = fabric.ifindex;
   fabric_mac_ = fabric.mac;
 
-  vr_config c{};
+  vr_config& c = dp_cfg_;
   std::copy(cfg_.router_mac.begin(), cfg_.router_mac.end(), c.router_mac);
   c.fabric_ifindex = static_cast<uint32_t>(fabric_ifindex_);
   c.fabric_ip = cfg_.fabric_ip;
@@ -241,9 +241,7 @@ const Interface& AgentState::add_interface(const InterfaceSpec& in) {
     dp_.set_nexthop(ifc.nh_id, nh);
     ifc.label = alloc_label();
     dp_.set_label(ifc.label, ifc.nh_id);
-    vr_iface entry{.vrf = v.id, .nh_id = ifc.nh_id, .kind = VR_IFACE_WORKLOAD};
-    std::copy(spec.mac.begin(), spec.mac.end(), entry.mac);
-    dp_.set_iface(static_cast<uint32_t>(ifc.ifindex), entry);
+    write_iface(ifc);
     std::string owner = "interface " + spec.name;
     put_l2(v.id, spec.mac, make_fwd(ifc.nh_id, 0, nullptr, false), owner);
     for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(ifc.nh_id, 0, &spec.mac, true), owner);
@@ -258,6 +256,53 @@ const Interface& AgentState::add_interface(const InterfaceSpec& in) {
   const Interface& stored = ifaces_[spec.name] = ifc;
   if (observer_) observer_->interface_changed(stored, v, false);
   return stored;
+}
+
+void AgentState::write_iface(const Interface& ifc) {
+  vr_iface entry{.vrf = vrf(ifc.spec.vrf).id, .nh_id = ifc.nh_id, .kind = VR_IFACE_WORKLOAD};
+  std::copy(ifc.spec.mac.begin(), ifc.spec.mac.end(), entry.mac);
+  if (policy_enabled()) entry.flags |= VR_IFACE_F_POLICY;
+  dp_.set_iface(static_cast<uint32_t>(ifc.ifindex), entry);
+}
+
+void AgentState::set_policy(const PolicySpec& policy) {
+  auto bytes = [](const auto& v) { return std::string(reinterpret_cast<const char*>(&v), sizeof v); };
+  std::string digest;
+  std::set<std::pair<uint32_t, Prefix>> epgs;
+  for (auto& e : policy.epgs) {
+    auto v = vrfs_.find(e.vrf);
+    if (v == vrfs_.end()) continue;  // a network this host does not have
+    dp_.set_epg(v->second.id, e.prefix, e.epg);
+    epgs.insert({v->second.id, e.prefix});
+    digest += bytes(v->second.id) + e.prefix.str() + bytes(e.epg);
+  }
+  for (auto& old : installed_epgs_)
+    if (!epgs.count(old)) dp_.del_epg(old.first, old.second);
+  std::set<std::string> rules;
+  for (auto& [key, rule] : policy.rules) {
+    dp_.set_rule(key, rule);
+    rules.insert(bytes(key));
+    digest += bytes(key) + bytes(rule);
+  }
+  for (auto& old : installed_rules_)
+    if (!rules.count(old)) {
+      vr_rule_key k;
+      std::memcpy(&k, old.data(), sizeof k);
+      dp_.del_rule(k);
+    }
+  bool was_enabled = policy_enabled();
+  installed_epgs_ = std::move(epgs);
+  installed_rules_ = std::move(rules);
+  policy_ = policy;
+  if (was_enabled != policy_enabled())
+    for (auto& [n, ifc] : ifaces_) write_iface(ifc);
+  if (digest != policy_digest_) {
+    policy_digest_ = digest;
+    dp_cfg_.policy_generation++;  // every flow is decided again at its next packet
+    dp_.set_config(dp_cfg_);
+    spdlog::info("policy generation {}: {} endpoint groups, {} rules", dp_cfg_.policy_generation,
+                 installed_epgs_.size(), installed_rules_.size());
+  }
 }
 
 void AgentState::del_interface(const std::string& name) {

@@ -90,6 +90,19 @@ struct NexthopSpec {
 
 class DhcpServer;
 
+// Compiled policy as the controller sends it: endpoint groups by VRF name, rules as the
+// forwarder stores them, and what each rule id means.
+struct PolicySpec {
+  struct Epg {
+    std::string vrf;
+    Prefix prefix;
+    uint32_t epg = 0;
+  };
+  std::vector<Epg> epgs;
+  std::vector<std::pair<vr_rule_key, vr_rule>> rules;
+  std::map<uint32_t, std::string> descriptions;
+};
+
 // Told of every local change that other hosts must learn of (the EVPN advertiser).
 struct AgentObserver {
   virtual ~AgentObserver() = default;
@@ -115,6 +128,10 @@ class AgentState {
   void del_endpoint(const std::string& vrf, const Mac& mac);
   void add_route(const std::string& vrf, const Prefix& p, const NexthopSpec& nh);
   void del_route(const std::string& vrf, const Prefix& p);
+  // Replaces the policy tables; interfaces go through the flow table while any is set.
+  void set_policy(const PolicySpec& policy);
+  const PolicySpec& policy() const { return policy_; }
+  bool policy_enabled() const { return !policy_.epgs.empty() || !policy_.rules.empty(); }
   void add_vni(uint32_t vni, const std::string& vrf);
   void del_vni(uint32_t vni);
 
@@ -132,6 +149,12 @@ class AgentState {
   Datapath& dp_;
   AgentConfig cfg_;
   std::unique_ptr<DhcpServer> dhcp_;
+  vr_config dp_cfg_{};
+  PolicySpec policy_;
+  std::set<std::pair<uint32_t, Prefix>> installed_epgs_;
+  std::set<std::string> installed_rules_;  // rule keys as bytes
+  std::string policy_digest_;              // what was installed, to see whether it changed
+  void write_iface(const Interface& ifc);
   AgentObserver* observer_ = nullptr;
   Mac fabric_mac_{};
   int fabric_ifindex_ = 0;

@@ -189,6 +189,51 @@ void Datapath::del_label(uint32_t label) { erase(skel_->maps.vr_labels, label, "
 void Datapath::set_vni(uint32_t vni, uint32_t vrf) { update(skel_->maps.vr_vnis, vni, vrf, "writing the VNI table"); }
 void Datapath::del_vni(uint32_t vni) { erase(skel_->maps.vr_vnis, vni, "deleting a VNI"); }
 
+void Datapath::set_epg(uint32_t vrf, const Prefix& p, uint32_t epg) {
+  if (p.family == AF_INET) {
+    vr_epg4_key k{32u + p.len, vrf, 0};
+    std::memcpy(&k.addr, p.addr.data(), 4);
+    update(skel_->maps.vr_epg4, k, epg, "writing the IPv4 endpoint groups");
+  } else {
+    vr_epg6_key k{32u + p.len, vrf, {}};
+    std::memcpy(k.addr, p.addr.data(), 16);
+    update(skel_->maps.vr_epg6, k, epg, "writing the IPv6 endpoint groups");
+  }
+}
+
+void Datapath::del_epg(uint32_t vrf, const Prefix& p) {
+  if (p.family == AF_INET) {
+    vr_epg4_key k{32u + p.len, vrf, 0};
+    std::memcpy(&k.addr, p.addr.data(), 4);
+    erase(skel_->maps.vr_epg4, k, "deleting an IPv4 endpoint group");
+  } else {
+    vr_epg6_key k{32u + p.len, vrf, {}};
+    std::memcpy(k.addr, p.addr.data(), 16);
+    erase(skel_->maps.vr_epg6, k, "deleting an IPv6 endpoint group");
+  }
+}
+
+void Datapath::set_rule(const vr_rule_key& key, const vr_rule& rule) {
+  update(skel_->maps.vr_rules, key, rule, "writing the rule table");
+}
+void Datapath::del_rule(const vr_rule_key& key) { erase(skel_->maps.vr_rules, key, "deleting a rule"); }
+
+std::vector<std::pair<vr_flow_key, vr_flow>> Datapath::flows() const {
+  std::vector<std::pair<vr_flow_key, vr_flow>> out;
+  int fd = bpf_map__fd(skel_->maps.vr_flows);
+  vr_flow_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    vr_flow f{};
+    if (bpf_map_lookup_elem(fd, &next, &f) == 0) out.emplace_back(next, f);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+void Datapath::del_flow(const vr_flow_key& key) { erase(skel_->maps.vr_flows, key, "deleting a flow"); }
+
 std::vector<FibEntry> Datapath::routes() const {
   std::vector<FibEntry> out;
   auto walk = [&](bpf_map* map, auto key, int family) {
@@ -233,7 +278,8 @@ const char* Datapath::counter_name(int idx) {
       "drop_bad_ip", "drop_unknown_iface", "drop_no_route", "drop_no_l2", "drop_bad_nh",
       "drop_discard_nh", "drop_ttl", "drop_unknown_vni", "drop_unknown_label", "drop_bad_vxlan",
       "drop_bad_mpls", "drop_bad_gre", "drop_arp_unknown", "drop_flood", "drop_spoof",
-      "drop_encap_fail"};
+      "drop_encap_fail", "drop_policy", "flow_new", "flow_hit",
+      "flow_table_full"};
   static_assert(std::size(names) == VR_CNT_MAX, "one name per enum vr_counter entry");
   return idx >= 0 && idx < VR_CNT_MAX ? names[idx] : "?";
 }

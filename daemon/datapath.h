@@ -76,6 +76,14 @@ class Datapath {
   void set_vni(uint32_t vni, uint32_t vrf);
   void del_vni(uint32_t vni);
 
+  // Policy tables (compiled by the policy compiler) and the flow table.
+  void set_epg(uint32_t vrf, const Prefix& p, uint32_t epg);
+  void del_epg(uint32_t vrf, const Prefix& p);
+  void set_rule(const vr_rule_key& key, const vr_rule& rule);
+  void del_rule(const vr_rule_key& key);
+  std::vector<std::pair<vr_flow_key, vr_flow>> flows() const;
+  void del_flow(const vr_flow_key& key);
+
   // Reads back what the kernel holds (the source of truth for `vrctl agent show`).
   std::vector<FibEntry> routes() const;
   std::array<uint64_t, VR_CNT_MAX> counters() const;  // summed over CPUs

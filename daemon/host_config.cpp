@@ -75,6 +75,9 @@ ReconcileReport reconcile(AgentState& st, const json& snap) {
       ifaces[s.name] = s;
     });
 
+  PolicySpec policy;
+  if (auto it = snap.find("policy"); it != snap.end() && !it->is_null()) policy = policy_spec(*it);
+
   ReconcileReport rep;
   auto attempt = [&](const std::string& what, auto fn) {
     try {
@@ -138,6 +141,8 @@ ReconcileReport reconcile(AgentState& st, const json& snap) {
     if (!st.vrfs().count(spec.vrf)) continue;
     if (attempt("add interface " + name, [&] { st.add_interface(spec); })) rep.added++;
   }
+  // 5. Policy last: its endpoint groups are keyed by the VRFs made above.
+  attempt("install policy", [&] { st.set_policy(policy); });
   return rep;
 }
 

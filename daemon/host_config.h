@@ -7,7 +7,8 @@
 //   {"revision": N,
 //    "vrfs": [{"name", "vni", "route_target", "encap", "gateways": ["10.1.1.1", "fd00::1"]}],
 //    "interfaces": [{"name", "vrf", "mac", "netns", "ips": [...],
-//                    "dhcp": {"address": "a/len", "gateway", "dns": [...], "mtu"}}]}
+//                    "dhcp": {"address": "a/len", "gateway", "dns": [...], "mtu"}}],
+//    "policy": {...}}   (compiled policy, see policy_spec() in request.h; absent = none)
 #include <nlohmann/json.hpp>
 #include <string>
 

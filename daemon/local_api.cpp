@@ -3,7 +3,9 @@
 #include "request.h"
 
 #include <spdlog/spdlog.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -38,6 +40,38 @@ json fwd_json(const AgentState& st, const vr_fwd& f) {
       j["type"] = "tunnel", j["remote"] = ipv4_str(t.remote), j["encap"] = encap_name(t.encap), j["label"] = f.label;
   if (f.flags & VR_FWD_F_HAS_MAC) j["mac"] = mac_str(Mac{f.mac[0], f.mac[1], f.mac[2], f.mac[3], f.mac[4], f.mac[5]});
   return j;
+}
+
+std::string flow_addr(const vr_flow_key& k, const uint8_t* a) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(k.family == 4 ? AF_INET : AF_INET6, a, buf, sizeof buf);
+  return buf;
+}
+
+// The flow table as vrctl shows it: both directions, the action and the rule that decided.
+json flows_json(AgentState& st, const std::string& vrf, const std::string& address, uint32_t limit) {
+  std::map<uint32_t, std::string> names;
+  for (auto& [n, v] : st.vrfs()) names[v.id] = n;
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
+  static const char* actions[] = {"deny", "pass", "mirror"};
+  json out = json::array();
+  for (auto& [k, f] : st.datapath().flows()) {
+    std::string src = flow_addr(k, k.src), dst = flow_addr(k, k.dst);
+    if (!vrf.empty() && names[k.vrf] != vrf) continue;
+    if (!address.empty() && src != address && dst != address) continue;
+    if (out.size() >= limit) break;
+    auto desc = st.policy().descriptions.find(f.rule_id);
+    out.push_back({{"vrf", names.count(k.vrf) ? names[k.vrf] : std::to_string(k.vrf)}, {"proto", k.proto},
+                   {"src", fmt::format("{}:{}", src, ntohs(k.sport))}, {"dst", fmt::format("{}:{}", dst, ntohs(k.dport))},
+                   {"action", f.action < 3 ? actions[f.action] : "?"}, {"rule", f.rule_id},
+                   {"decided_by", desc != st.policy().descriptions.end() ? desc->second : (f.rule_id ? "" : "default")},
+                   {"direction", f.flags & VR_FLOW_F_REVERSE ? "reverse" : "forward"},
+                   {"closing", (f.flags & VR_FLOW_F_CLOSING) != 0}, {"packets", f.packets}, {"bytes", f.bytes},
+                   {"idle_s", (now_ns - f.last_seen_ns) / 1000000000ull}});
+  }
+  return out;
 }
 
 NexthopSpec nexthop_spec(const Request& r) {
@@ -166,6 +200,14 @@ const std::map<std::string, Op>& ops() {
          if (!snap) throw AgentError("field 'snapshot' is required");
          auto rep = reconcile(st, *snap);
          return json{{"added", rep.added}, {"removed", rep.removed}, {"failed", rep.failed}, {"errors", rep.errors}};
+       }}},
+      {"policy.apply", {{"policy"}, [](AgentState& st, const Request& r) {
+         auto* p = r.find("policy");
+         st.set_policy(p ? policy_spec(*p) : PolicySpec{});
+         return json{{"epgs", st.policy().epgs.size()}, {"rules", st.policy().rules.size()}};
+       }}},
+      {"flow.list", {{"vrf", "address", "limit"}, [](AgentState& st, const Request& r) {
+         return flows_json(st, r.str_or("vrf", ""), r.str_or("address", ""), r.opt_u32("limit").value_or(1000));
        }}},
       {"counters", {{}, [](AgentState& st, const Request&) {
          json out = json::object();

@@ -17,6 +17,7 @@
 #include "datapath.h"
 #include "controller_sync.h"
 #include "evpn_agent.h"
+#include "flow_aging.h"
 #include "local_api.h"
 
 using namespace vrfabric;
@@ -126,6 +127,7 @@ int main(int argc, char** argv) {
       evpn = std::make_unique<EvpnAgent>(state, state_mu, ec);
       state.set_observer(evpn.get());
     }
+    FlowAger ager(dp, state_mu);
     LocalApiServer api(state, state_mu, opt.values["socket"]);
     api.start();
     std::unique_ptr<ControllerSync> sync;

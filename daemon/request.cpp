@@ -1,5 +1,7 @@
 #include "request.h"
 
+#include <arpa/inet.h>
+
 #include <cstring>
 #include <fmt/format.h>
 #include <regex>
@@ -52,6 +54,54 @@ Vrf vrf_spec(const Request& r) {
     throw AgentError(fmt::format("field 'route_target': '{}' is not AS:value or IPv4:value", v.route_target));
   v.encap = r.find("encap") ? parse_encap(r.str("encap")) : VR_ENCAP_NONE;
   return v;
+}
+
+PolicySpec policy_spec(const json& j) {
+  if (!j.is_object()) throw AgentError("field 'policy' must be an object");
+  PolicySpec p;
+  auto list = [&](const char* field) -> const json& {
+    static const json empty = json::array();
+    auto it = j.find(field);
+    if (it == j.end()) return empty;
+    if (!it->is_array()) throw AgentError(fmt::format("field 'policy.{}' must be a list", field));
+    return *it;
+  };
+  const json& epgs = list("epgs");
+  for (size_t i = 0; i < epgs.size(); ++i) {
+    Request r{epgs[i]};
+    try {
+      p.epgs.push_back({r.str("vrf"), r.prefix(r.str("prefix"), "prefix"), r.u32("epg")});
+    } catch (const std::exception& e) {
+      throw AgentError(fmt::format("policy.epgs[{}]: {}", i, e.what()));
+    }
+  }
+  const json& rules = list("rules");
+  for (size_t i = 0; i < rules.size(); ++i) {
+    Request r{rules[i]};
+    try {
+      uint32_t port_len = r.u32("port_len"), port = r.u32("port"), proto = r.u32("proto");
+      if (port_len > 16 || port > 65535 || proto > 255) throw AgentError("port, port_len or proto out of range");
+      vr_rule_key k{};
+      k.prefixlen = 32 + 32 + 8 + 8 + port_len;
+      k.src_epg = r.u32("src_epg");
+      k.dst_epg = r.u32("dst_epg");
+      k.proto = static_cast<uint8_t>(proto);
+      k.dport = htons(static_cast<uint16_t>(port));
+      std::string action = r.str("action");
+      vr_rule v{};
+      v.action = action == "pass" ? VR_ACT_PASS : action == "mirror" ? VR_ACT_MIRROR : VR_ACT_DENY;
+      if (action != "pass" && action != "deny" && action != "mirror")
+        throw AgentError(fmt::format("action '{}' is not pass, deny or mirror", action));
+      v.rule_id = r.u32("rule_id");
+      p.rules.emplace_back(k, v);
+    } catch (const std::exception& e) {
+      throw AgentError(fmt::format("policy.rules[{}]: {}", i, e.what()));
+    }
+  }
+  if (auto it = j.find("descriptions"); it != j.end() && it->is_object())
+    for (auto& [id, text] : it->items())
+      if (text.is_string()) p.descriptions[static_cast<uint32_t>(std::strtoul(id.c_str(), nullptr, 10))] = text;
+  return p;
 }
 
 }  // namespace vrfabric
