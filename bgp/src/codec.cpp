@@ -322,6 +322,11 @@ bool encodeUpdate(const UpdateMessage& m, const CodecContext& ctx, std::vector<u
   for (const auto& n : m.announced)
     (familyOf(n) == Family::Ipv4Unicast ? v4Announced : mpAnnounced).push_back(n);
 
+  // One MP_REACH and one MP_UNREACH per message: each may carry a single family.
+  auto oneFamily = [](const std::vector<Nlri>& v) {
+    return std::all_of(v.begin(), v.end(), [&](const Nlri& n) { return familyOf(n) == familyOf(v[0]); });
+  };
+  if (!oneFamily(mpWithdrawn) || !oneFamily(mpAnnounced)) return false;
   EncodedNlris wv4(v4Withdrawn), av4(v4Announced), wmp(mpWithdrawn), amp(mpAnnounced);
   w.u16(uint16_t(wv4.bytes.size()));
   w.bytes(wv4.bytes.data(), wv4.bytes.size());

@@ -45,9 +45,10 @@ void encodeOpen(const OpenMessage& m, std::vector<uint8_t>& out);
 void encodeKeepalive(std::vector<uint8_t>& out);
 void encodeNotification(const NotificationMessage& m, std::vector<uint8_t>& out);
 void encodeRouteRefresh(const RouteRefreshMessage& m, std::vector<uint8_t>& out);
-// Encodes one UPDATE; all NLRIs (announced and withdrawn) must belong to one family
-// except that IPv4 unicast withdrawals may accompany any family. Returns false if it
-// would exceed 4096 bytes.
+// Encodes one UPDATE. Besides IPv4 unicast (which has its own fields), announced
+// NLRIs must share one family and withdrawn ones one family (one MP_REACH and one
+// MP_UNREACH). Returns false, writing nothing, if that does not hold or the message
+// would exceed 4096 bytes; encodeUpdates() is the general-purpose packer.
 bool encodeUpdate(const UpdateMessage& m, const CodecContext& ctx, std::vector<uint8_t>& out);
 void encodeEndOfRib(Family f, std::vector<uint8_t>& out);
 
