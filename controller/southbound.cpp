@@ -84,7 +84,7 @@ void reply_error(httplib::Response& res, const ApiError& e) {
 
 }  // namespace
 
-Southbound::Southbound(ConfigService& svc, SouthboundSettings s) : svc_(svc), cfg_(std::move(s)) {}
+Southbound::Southbound(ConfigService& svc, SouthboundSettings s) : svc_(svc), cfg_(std::move(s)), policy_(svc) {}
 
 Southbound::~Southbound() { stop(); }
 
@@ -95,6 +95,7 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
   for (auto& v : list_all(svc_, "virtual-machine-interface", who))
     if (v.value("host_id", "") == host) vmis.push_back(std::move(v));
   if (vmis.empty()) return {{"revision", revision}, {"vrfs", vrfs}, {"interfaces", interfaces}};
+  json policy = policy_.compiled(who);
 
   std::map<std::string, std::vector<std::string>> addresses;  // vmi uuid -> instance IPs
   for (auto& iip : list_all(svc_, "instance-ip", who))
@@ -151,7 +152,7 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
     }
     interfaces.push_back(ifc);
   }
-  return {{"revision", revision}, {"vrfs", vrfs}, {"interfaces", interfaces}};
+  return {{"revision", revision}, {"vrfs", vrfs}, {"interfaces", interfaces}, {"policy", policy}};
 }
 
 json Southbound::register_agent(const json& body, const Principal& who) {

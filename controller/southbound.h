@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "controller/policy_feed.h"
 #include "controller/service.h"
 
 namespace vrfabric::bgp {
@@ -43,6 +44,7 @@ class Southbound {
  private:
   ConfigService& svc_;
   SouthboundSettings cfg_;
+  PolicyFeed policy_;
   std::mutex mu_;
   std::map<std::string, std::string> agents_;  // host -> fabric address
   std::unique_ptr<vrfabric::bgp::Speaker> speaker_;
