@@ -107,11 +107,19 @@ class Overlay(unittest.TestCase):
         before = fabric.hosts[0].counters()
         self.assertFalse(w["b11"].ping("10.1.2.7", count=1))
         self.assertGreaterEqual(counters_delta(fabric.hosts[0], before)["drop_no_route"], 1)
-        # Red traffic to the shared address never lands on blue's workload.
-        rx = lambda wl: int(wl.run("cat", "/sys/class/net/eth0/statistics/rx_packets").stdout)
-        blue_before = rx(w["b21"])
+        # Red traffic to the shared address never lands on blue's workload: capture ICMP there.
+        pcap = os.path.join(fabric.tmp, "b21.pcap")
+        cap = subprocess.Popen([IP, "netns", "exec", w["b21"].ns, "tcpdump", "-i", "eth0", "-n", "-U", "-w", pcap, "icmp"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
         self.assertTrue(w["r11"].ping("10.1.1.5", count=5))
-        self.assertEqual(rx(w["b21"]), blue_before, "red packets reached blue's workload")
+        self.assertTrue(w["b11"].ping("10.1.1.5", count=2))  # the capture's positive control
+        time.sleep(0.5)
+        cap.terminate()
+        cap.wait(10)
+        seen = sh("tcpdump", "-r", pcap, "-n").stdout
+        requests = seen.count("10.1.1.3 > 10.1.1.5: ICMP echo request")
+        self.assertEqual(requests, 2, f"blue's workload must see blue's 2 pings and none of red's 5:\n{seen}")
 
     def test_3_routing_between_subnets_via_distributed_gateway(self):
         for encap in ("mplsudp", "vxlan"):
