@@ -21,7 +21,7 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr size_t kMaxRequestBytes = 1 << 20;
+constexpr size_t kMaxRequestBytes = 32u << 20;  // a whole compiled policy fits
 
 json vrf_json(const Vrf& v) {
   json j = {{"name", v.name}, {"id", v.id}, {"route_target", v.route_target}, {"encap", encap_name(v.encap)}};

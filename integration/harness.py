@@ -60,7 +60,7 @@ class AgentClient:
     def __call__(self, op, **fields):
         r = self.call(op, **fields)
         if not r.get("ok"):
-            raise RuntimeError(f"agent {op} {fields}: {r.get('error')}")
+            raise RuntimeError(f"agent {op} {str(fields)[:300]}: {r.get('error')}")
         return r.get("result")
 
 

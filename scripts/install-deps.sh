@@ -8,7 +8,7 @@ pkgs=(
   libnl-3-dev libnl-route-3-dev
   libcpp-httplib-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libsqlite3-dev sqlite3
   doctest-dev nlohmann-json3-dev libssl-dev
-  iproute2 iputils-ping netcat-openbsd tshark tcpdump ethtool procps psmisc curl gdb
+  iproute2 iputils-ping netcat-openbsd tshark tcpdump ethtool procps psmisc curl gdb nftables
   frr gobgpd busybox-static isc-dhcp-client
   libclang-rt-14-dev
 )
