@@ -1,3 +1,4 @@
+#include "controller/list_all.h"
 #include "controller/policy_feed.h"
 
 #include <spdlog/spdlog.h>
@@ -19,20 +20,6 @@ const char* kPolicyKinds[] = {"security-group", "network-policy", "application-p
 const char* kMeta[] = {"uuid", "href", "revision", "created_at", "updated_at", "parent_uuid", "parent_type",
                        "display_name", "description", "id_perms", "perms2"};
 
-json all_of(ConfigService& svc, const char* type, const Principal& who) {
-  const auto* t = schema::Schema::get().find(type);
-  json out = json::array();
-  ListParams p;
-  p.detail = true;
-  p.limit = 10000;
-  for (;;) {
-    json page = svc.list(*t, p, who);
-    for (auto& o : page[t->plural]) out.push_back(std::move(o));
-    if (!page.contains("next_marker")) return out;
-    p.marker = page["next_marker"].get<int64_t>();
-  }
-}
-
 std::string join(const json& fq) {
   std::string s;
   for (auto& p : fq) s += (s.empty() ? "" : ":") + p.get<std::string>();
@@ -46,7 +33,7 @@ json PolicyFeed::compiled(const Principal& who) {
   int64_t rev = svc_.revision();
   if (rev == revision_) return cached_;
   std::map<std::string, json> objects;
-  for (const char* kind : kKinds) objects[kind] = all_of(svc_, kind, who);
+  for (const char* kind : kKinds) objects[kind] = list_all(svc_, kind, who);
   bool any = false;
   for (const char* kind : kPolicyKinds) any |= !objects[kind].empty();
   json result = nullptr;

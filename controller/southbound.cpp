@@ -1,3 +1,4 @@
+#include "controller/list_all.h"
 #include "controller/southbound.h"
 
 #include <fcntl.h>
@@ -16,20 +17,6 @@ namespace vrf {
 namespace {
 
 namespace bgp = vrfabric::bgp;
-
-json list_all(ConfigService& svc, const char* type, const Principal& who) {
-  const auto* t = schema::Schema::get().find(type);
-  json out = json::array();
-  ListParams p;
-  p.detail = true;
-  p.limit = 10000;
-  for (;;) {
-    json page = svc.list(*t, p, who);
-    for (auto& o : page[t->plural]) out.push_back(std::move(o));
-    if (!page.contains("next_marker")) return out;
-    p.marker = page["next_marker"].get<int64_t>();
-  }
-}
 
 std::string ref_uuid(const json& obj, const char* field) {
   auto it = obj.find(field);

@@ -39,6 +39,24 @@ def _sweep_stale():
             sh(IP, "netns", "del", m.group(1), check=False)
 
 
+def wait_for(what, fn, timeout=40):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if fn():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def start_route_reflector(fabric, bgpd, address="192.0.2.1"):
+    """vr-bgpd on the underlay switch as the agents' route reflector; returns the process."""
+    sh(IP, "addr", "add", f"{address}/24", "dev", "br0", ns=fabric.underlay)
+    peers = [a for h in fabric.hosts for a in ("--peer", f"{h.fabric_ip},as=64512,passive,rr-client,families=evpn+rtc")]
+    with open(os.path.join(fabric.tmp, "rr.log"), "w") as log:
+        return subprocess.Popen([IP, "netns", "exec", fabric.underlay, bgpd, "--local-as", "64512", "--router-id",
+                                 address, "--listen", address, *peers], stdout=log, stderr=subprocess.STDOUT)
+
+
 class AgentClient:
     def __init__(self, path):
         self.path = path

@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import IP, Fabric, sh  # noqa: E402
+from harness import IP, Fabric, sh, wait_for  # noqa: E402
 
 AGENT, VRCTL, CONTROLLER = sys.argv[1], sys.argv[2], sys.argv[3]
 FABRIC_CTL = "192.0.2.1"
@@ -32,15 +32,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def wait_for(what, fn, timeout=40):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if fn():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def vrctl(*args, check=True):

@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import IP, Fabric, Workload, sh  # noqa: E402
+from harness import IP, Fabric, Workload, sh, start_route_reflector, wait_for  # noqa: E402
 
 AGENT, VRCTL, BGPD = sys.argv[1], sys.argv[2], sys.argv[3]
 RR = "192.0.2.1"
@@ -23,15 +23,6 @@ rr = None
 w = {}
 
 
-def wait_for(what, fn, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if fn():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def routes(host, vrf):
     return {r["prefix"]: r for r in host.api("route.list", vrf=vrf)}
 
@@ -39,13 +30,7 @@ def routes(host, vrf):
 def setUpModule():
     global fabric, rr
     fabric = Fabric(3, vrctl_bin=VRCTL)
-    ul = fabric.underlay
-    sh(IP, "addr", "add", f"{RR}/24", "dev", "br0", ns=ul)
-    peers = [a for h in fabric.hosts for a in ("--peer", f"{h.fabric_ip},as=64512,passive,rr-client,families=evpn+rtc")]
-    rr_log = open(os.path.join(fabric.tmp, "rr.log"), "w")
-    rr = subprocess.Popen([IP, "netns", "exec", ul, BGPD, "--local-as", "64512", "--router-id", RR, "--listen", RR,
-                           "--api", "127.0.0.1:50179", *peers], stdout=rr_log, stderr=subprocess.STDOUT)
-    rr_log.close()
+    rr = start_route_reflector(fabric, BGPD, RR)
     fabric.agent_bin = AGENT
     for h in fabric.hosts:
         h.start_agent("--controller-bgp", RR)

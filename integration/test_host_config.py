@@ -14,21 +14,12 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import IP, Fabric, sh  # noqa: E402
+from harness import IP, Fabric, sh, start_route_reflector, wait_for  # noqa: E402
 
 AGENT, VRCTL, BGPD = sys.argv[1], sys.argv[2], sys.argv[3]
 RR = "192.0.2.1"
 fabric = rr = None
 ns = {}
-
-
-def wait_for(what, fn, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if fn():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def snapshot(host_index, names):
@@ -65,11 +56,7 @@ def ping(src, dst, count=2):
 def setUpModule():
     global fabric, rr
     fabric = Fabric(2, vrctl_bin=VRCTL)
-    sh(IP, "addr", "add", f"{RR}/24", "dev", "br0", ns=fabric.underlay)
-    peers = [a for h in fabric.hosts for a in ("--peer", f"{h.fabric_ip},as=64512,passive,rr-client,families=evpn+rtc")]
-    with open(os.path.join(fabric.tmp, "rr.log"), "w") as log:
-        rr = subprocess.Popen([IP, "netns", "exec", fabric.underlay, BGPD, "--local-as", "64512", "--router-id", RR,
-                               "--listen", RR, *peers], stdout=log, stderr=subprocess.STDOUT)
+    rr = start_route_reflector(fabric, BGPD, RR)
     fabric.agent_bin = AGENT
     for h in fabric.hosts:
         h.start_agent("--controller-bgp", RR)
