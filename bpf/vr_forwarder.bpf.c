@@ -131,6 +131,13 @@ static __always_inline int vr_workload_multicast(struct xdp_md *ctx, const struc
 		__u8 *type = (void *)(ip6 + 1);
 		if (VR_FITS(type, 1, data_end) && ip6->nexthdr == IPPROTO_ICMPV6 && *type == VR_ND_NS)
 			return vr_answer_ns(ctx, ifc);
+		struct udphdr *udp6 = (void *)(ip6 + 1);
+		/* DHCPv6 is the agent's to answer, as DHCP is. */
+		if (VR_FITS(udp6, sizeof(*udp6), data_end) && ip6->nexthdr == IPPROTO_UDP &&
+		    udp6->dest == bpf_htons(547)) {
+			vr_count(VR_CNT_PUNT);
+			return XDP_PASS;
+		}
 	} else if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
 		struct udphdr *udp = (void *)(ip + 1);

@@ -200,6 +200,17 @@ void AgentState::drop_l2(uint32_t vrf_id, const Mac& mac) {
   l2_.erase({vrf_id, mac});
 }
 
+// A workload with an IPv6 address gets it over DHCPv6 (its first one).
+std::optional<dhcp6::Lease> lease6_of(const InterfaceSpec& spec) {
+  for (auto& p : spec.ips)
+    if (p.family == AF_INET6) {
+      dhcp6::Lease l;
+      std::copy(p.addr.begin(), p.addr.end(), l.address.begin());
+      return l;
+    }
+  return std::nullopt;
+}
+
 InterfaceSpec with_lease_address(InterfaceSpec spec) {
   if (spec.dhcp) {
     Prefix p{AF_INET, {}, 32};
@@ -246,7 +257,7 @@ const Interface& AgentState::add_interface(const InterfaceSpec& in) {
     put_l2(v.id, spec.mac, make_fwd(ifc.nh_id, 0, nullptr, false), owner);
     for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(ifc.nh_id, 0, &spec.mac, true), owner);
     dp_.attach_workload(ifc.ifindex);
-    if (spec.dhcp) dhcp_->add(ifc.ifindex, spec.mac, *spec.dhcp);
+    dhcp_->add(ifc.ifindex, spec.mac, spec.dhcp, lease6_of(spec));
   } catch (const std::exception& e) {
     ifaces_[spec.name] = ifc;  // let del_interface undo whatever was done
     del_interface(spec.name);
@@ -345,10 +356,7 @@ void AgentState::set_interface_addresses(const std::string& name, const Interfac
   for (auto& ip : ifc.spec.ips)
     if (std::find(spec.ips.begin(), spec.ips.end(), ip) == spec.ips.end()) drop_route(v.id, ip);
   for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(ifc.nh_id, 0, &ifc.spec.mac, true), owner);
-  if (spec.dhcp)
-    dhcp_->add(ifc.ifindex, ifc.spec.mac, *spec.dhcp);
-  else
-    dhcp_->remove(ifc.ifindex);
+  dhcp_->add(ifc.ifindex, ifc.spec.mac, spec.dhcp, lease6_of(spec));
   ifc.spec.ips = spec.ips;
   ifc.spec.dhcp = spec.dhcp;
   if (observer_) observer_->interface_changed(ifc, v, false);

@@ -45,7 +45,58 @@ sock_filter kFilter[] = {
     BPF_STMT(BPF_RET | BPF_K, 0xffff),
 };
 
+// IPv6, UDP, destination port 547 (DHCPv6 server).
+sock_filter kFilter6[] = {
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 5),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 3),
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 56),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 547, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0xffff),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+int filtered_socket(uint16_t ethertype, sock_filter* filter, size_t n) {
+  int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ethertype));
+  if (s < 0) throw std::runtime_error(std::string("DHCP packet socket: ") + strerror(errno));
+  sock_fprog prog{static_cast<unsigned short>(n), filter};
+  if (setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
+    throw std::runtime_error(std::string("DHCP socket filter: ") + strerror(errno));
+  return s;
+}
+
 }  // namespace
+
+std::vector<uint8_t> dhcp6_reply_frame(const Mac& server_mac, const Mac& client_mac, const uint8_t* client_ip,
+                                       const std::vector<uint8_t>& payload) {
+  std::vector<uint8_t> f(14 + 40 + 8);
+  std::memcpy(f.data(), client_mac.data(), 6);
+  std::memcpy(f.data() + 6, server_mac.data(), 6);
+  f[12] = 0x86, f[13] = 0xdd;
+  uint8_t* ip = f.data() + 14;
+  uint16_t ulen = static_cast<uint16_t>(8 + payload.size());
+  ip[0] = 0x60;
+  ip[4] = static_cast<uint8_t>(ulen >> 8), ip[5] = static_cast<uint8_t>(ulen);
+  ip[6] = IPPROTO_UDP;
+  ip[7] = 64;
+  // The gateway's link-local address: fe80:: + modified EUI-64 of its MAC (RFC 4291).
+  uint8_t ll[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(server_mac[0] ^ 2), server_mac[1], server_mac[2],
+                    0xff, 0xfe, server_mac[3], server_mac[4], server_mac[5]};
+  std::memcpy(ip + 8, ll, 16);
+  std::memcpy(ip + 24, client_ip, 16);
+  uint8_t* udp = ip + 40;
+  udp[0] = 0x02, udp[1] = 0x23, udp[2] = 0x02, udp[3] = 0x22;  // 547 -> 546
+  udp[4] = static_cast<uint8_t>(ulen >> 8), udp[5] = static_cast<uint8_t>(ulen);
+  f.insert(f.end(), payload.begin(), payload.end());
+  ip = f.data() + 14;
+  udp = ip + 40;
+  uint32_t sum = sum16(ip + 8, 32) + ulen + IPPROTO_UDP;
+  uint16_t c = fold(sum16(udp, ulen, sum));
+  if (c == 0) c = 0xffff;
+  udp[6] = static_cast<uint8_t>(c >> 8), udp[7] = static_cast<uint8_t>(c);
+  return f;
+}
 
 std::vector<uint8_t> dhcp_reply_frame(const Mac& server_mac, const dhcp::Message& reply) {
   std::vector<uint8_t> payload = dhcp::encode(reply);
@@ -88,11 +139,8 @@ std::vector<uint8_t> dhcp_reply_frame(const Mac& server_mac, const dhcp::Message
 }
 
 DhcpServer::DhcpServer(const Mac& router_mac) : router_mac_(router_mac) {
-  sock_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_IP));
-  if (sock_ < 0) throw std::runtime_error(std::string("DHCP packet socket: ") + strerror(errno));
-  sock_fprog prog{static_cast<unsigned short>(std::size(kFilter)), kFilter};
-  if (setsockopt(sock_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
-    throw std::runtime_error(std::string("DHCP socket filter: ") + strerror(errno));
+  sock_ = filtered_socket(ETH_P_IP, kFilter, std::size(kFilter));
+  sock6_ = filtered_socket(ETH_P_IPV6, kFilter6, std::size(kFilter6));
   stop_fd_ = eventfd(0, EFD_CLOEXEC);
   thread_ = std::thread([this] { run(); });
 }
@@ -102,12 +150,13 @@ DhcpServer::~DhcpServer() {
   (void)!write(stop_fd_, &one, sizeof one);
   thread_.join();
   close(sock_);
+  close(sock6_);
   close(stop_fd_);
 }
 
-void DhcpServer::add(int ifindex, const Mac& client, const dhcp::Lease& lease) {
+void DhcpServer::add(int ifindex, const Mac& client, std::optional<dhcp::Lease> v4, std::optional<dhcp6::Lease> v6) {
   std::lock_guard lk(mu_);
-  bindings_[ifindex] = Binding{client, lease};
+  bindings_[ifindex] = Binding{client, std::move(v4), std::move(v6)};
 }
 
 void DhcpServer::remove(int ifindex) {
@@ -118,13 +167,20 @@ void DhcpServer::remove(int ifindex) {
 void DhcpServer::run() {
   uint8_t buf[2048];
   for (;;) {
-    pollfd fds[2] = {{sock_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) continue;
-    if (fds[1].revents) return;
-    sockaddr_ll from{};
-    socklen_t fl = sizeof from;
-    ssize_t n = recvfrom(sock_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
-    if (n > 0 && from.sll_pkttype != PACKET_OUTGOING) handle(from.sll_ifindex, buf, static_cast<size_t>(n));
+    pollfd fds[3] = {{sock_, POLLIN, 0}, {sock6_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    if (poll(fds, 3, -1) < 0) continue;
+    if (fds[2].revents) return;
+    for (int i = 0; i < 2; ++i) {
+      if (!fds[i].revents) continue;
+      sockaddr_ll from{};
+      socklen_t fl = sizeof from;
+      ssize_t n = recvfrom(fds[i].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+      if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING) continue;
+      if (i == 0)
+        handle(from.sll_ifindex, buf, static_cast<size_t>(n));
+      else
+        handle6(from.sll_ifindex, buf, static_cast<size_t>(n));
+    }
   }
 }
 
@@ -148,15 +204,38 @@ void DhcpServer::handle(int ifindex, const uint8_t* frame, size_t len) {
     spdlog::warn("dhcp: ifindex {} asked for {} which is not its workload", ifindex, mac_str(Mac(msg->chaddr)));
     return;
   }
-  auto reply = dhcp::answer(*msg, b.lease);
-  if (!reply) return;
-  auto out = dhcp_reply_frame(router_mac_, *reply);
+  if (!b.v4) return;
+  auto reply = dhcp::answer(*msg, *b.v4);
+  if (reply) send(sock_, ifindex, dhcp_reply_frame(router_mac_, *reply));
+}
+
+void DhcpServer::handle6(int ifindex, const uint8_t* frame, size_t len) {
+  Binding b;
+  {
+    std::lock_guard lk(mu_);
+    auto it = bindings_.find(ifindex);
+    if (it == bindings_.end() || !it->second.v6) return;
+    b = it->second;
+  }
+  if (len < 14 + 40 + 8 || std::memcmp(frame + 6, b.client.data(), 6) != 0) return;  // only its own workload
+  std::string why;
+  dhcp6::Lease lease = *b.v6;
+  std::copy(router_mac_.begin(), router_mac_.end(), lease.server_mac.begin());
+  auto reply = dhcp6::answer(frame + 62, len - 62, lease, &why);
+  if (!reply) {
+    spdlog::debug("dhcpv6: no answer on ifindex {}: {}", ifindex, why);
+    return;
+  }
+  send(sock6_, ifindex, dhcp6_reply_frame(router_mac_, b.client, frame + 22, *reply));
+}
+
+void DhcpServer::send(int sock, int ifindex, const std::vector<uint8_t>& out) {
   sockaddr_ll to{};
   to.sll_family = AF_PACKET;
   to.sll_ifindex = ifindex;
   to.sll_halen = 6;
   std::memcpy(to.sll_addr, out.data(), 6);
-  if (sendto(sock_, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0)
+  if (sendto(sock, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0)
     spdlog::warn("dhcp: sending on ifindex {}: {}", ifindex, strerror(errno));
   else
     answered_++;

@@ -67,9 +67,10 @@ def yaml_documents(p):
     """Two networks, five workloads over three hosts; names carry this run's prefix."""
     docs = [f"kind: project\nfq_name: default-domain:{p}",
             f"kind: network-ipam\nfq_name: default-domain:{p}:ipam\nipam_method: dhcp"]
-    for net, cidr in (("red", "10.1.1.0/24"), ("blue", "10.2.2.0/24")):
+    for net, cidrs in (("red", ("10.1.1.0/24", "fd00:10::/64")), ("blue", ("10.2.2.0/24",))):
+        subnets = "".join(f"\n        - subnet: {c}" for c in cidrs)
         docs.append(f"kind: virtual-network\nfq_name: default-domain:{p}:{net}\nnetwork_ipam_refs:\n"
-                    f"  - to: default-domain:{p}:ipam\n    attr:\n      ipam_subnets:\n        - subnet: {cidr}")
+                    f"  - to: default-domain:{p}:ipam\n    attr:\n      ipam_subnets:{subnets}")
     for name, net, host in WORKLOADS:
         docs.append(f"kind: virtual-machine\nfq_name: default-domain:{p}:{p}-{name}\nserver_type: container")
         docs.append(f"kind: virtual-machine-interface\nfq_name: default-domain:{p}:{name}-eth0\nhost_id: node-{host}\n"
@@ -78,6 +79,10 @@ def yaml_documents(p):
         docs.append(f"kind: instance-ip\nfq_name: default-domain:{p}:{name}-ip\n"
                     f"virtual_network_refs: [{{to: default-domain:{p}:{net}}}]\n"
                     f"virtual_machine_interface_refs: [{{to: default-domain:{p}:{name}-eth0}}]")
+        if net == "red":
+            docs.append(f"kind: instance-ip\nfq_name: default-domain:{p}:{name}-ip6\ninstance_ip_family: v6\n"
+                        f"virtual_network_refs: [{{to: default-domain:{p}:{net}}}]\n"
+                        f"virtual_machine_interface_refs: [{{to: default-domain:{p}:{name}-eth0}}]")
     return "\n---\n".join(docs) + "\n"
 
 
@@ -94,6 +99,22 @@ def dhcp(name):
     sh("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "8", "-T", "1", "-s", script, ns=ns(name), timeout=40)
     out = sh(IP, "-4", "-o", "addr", "show", "eth0", ns=ns(name)).stdout.split()
     return out[out.index("inet") + 1].split("/")[0]
+
+
+def dhcp6(name):
+    """dhclient -6 once in the workload's namespace; returns the address the agent leased."""
+    tmp = fabric.tmp
+    wait_for(f"{name}'s link-local address", lambda: "tentative" not in sh(
+        IP, "-6", "addr", "show", "dev", "eth0", "scope", "link", ns=ns(name)).stdout and "fe80" in sh(
+        IP, "-6", "addr", "show", "dev", "eth0", "scope", "link", ns=ns(name)).stdout)
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dhclient6-script.sh")
+    pid, leases = os.path.join(tmp, f"{name}.dhclient6.pid"), os.path.join(tmp, f"{name}.leases6")
+    try:
+        sh("dhclient", "-6", "-1", "-sf", script, "-lf", leases, "-pf", pid, "eth0", ns=ns(name), timeout=40)
+    finally:
+        sh("dhclient", "-6", "-x", "-sf", script, "-lf", leases, "-pf", pid, "eth0", ns=ns(name), check=False)
+    out = sh(IP, "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global", ns=ns(name)).stdout.split()
+    return out[out.index("inet6") + 1].split("/")[0]
 
 
 def ping(src, dst, count=2):
@@ -155,12 +176,17 @@ class EndToEnd(unittest.TestCase):
         for src, dst in (("ra", "rb"), ("rb", "rc"), ("rc", "ra"), ("ba", "bb")):
             self.assertTrue(ping(src, addr[dst]), f"{src} -> {dst}")
         self.assertFalse(ping("ra", addr["bb"], count=1), "red reached blue")
+        # IPv6 on red: DHCPv6 from the agents, then across hosts.
+        for name in ("ra", "rb"):
+            addr[name + "6"] = dhcp6(name)
+        self.assertTrue(addr["ra6"].startswith("fd00:10::"), addr)
+        self.assertTrue(ping("ra", addr["rb6"]), "IPv6 across hosts")
         self.assertFalse(ping("bb", addr["rc"], count=1), "blue reached red")
         # Applying the same files again changes nothing.
         self.assertIn("unchanged", vrctl("apply", "-f", spec).stdout.lower())
 
     def test_2_deleting_a_workload_removes_its_routes_everywhere(self):
-        vrctl("delete", "instance-ip", f"default-domain:{fabric.prefix}:rc-ip")
+        vrctl("delete", "instance-ip", f"default-domain:{fabric.prefix}:rc-ip", f"default-domain:{fabric.prefix}:rc-ip6")
         vrctl("delete", "virtual-machine-interface", f"default-domain:{fabric.prefix}:rc-eth0")
         red = f"default-domain:{fabric.prefix}:red"
         for h in fabric.hosts:

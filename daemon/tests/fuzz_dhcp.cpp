@@ -2,9 +2,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dhcp6_codec.h"
 #include "dhcp_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  vrfabric::dhcp6::answer(data, size, vrfabric::dhcp6::Lease{});
   auto msg = vrfabric::dhcp::decode(data, size);
   if (!msg) return 0;
   vrfabric::dhcp::Lease lease;

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <random>
 
 #include "dhcp_server.h"
@@ -148,4 +149,31 @@ TEST_CASE("the reply frame has valid IPv4 and UDP checksums") {
   CHECK(pkt::fold(pkt::sum16(f.data() + 34, ulen, pseudo)) == 0);
   CHECK(pkt::get16(f, 36) == 68);
   CHECK(std::vector<uint8_t>(f.begin(), f.begin() + 6) == std::vector<uint8_t>{2, 0, 0, 0, 1, 3});  // unicast to the client
+}
+
+TEST_CASE("DHCPv6: SOLICIT gets an ADVERTISE with the address; other servers' messages are ignored") {
+  dhcp6::Lease lease;
+  lease.address = pkt::v6("fd00:10::5");
+  lease.server_mac = {0, 0, 0x5e, 0, 1, 0};
+  // SOLICIT, transaction 0xabcdef, client-id (DUID-LL), IA_NA (IAID 7, T1/T2 0).
+  std::vector<uint8_t> solicit = {1, 0xab, 0xcd, 0xef, 0, 1, 0, 10, 0, 3, 0, 1, 2, 0, 0, 0, 1, 3,
+                                  0, 3, 0, 12, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0};
+  auto r = dhcp6::answer(solicit.data(), solicit.size(), lease);
+  REQUIRE(r);
+  CHECK((*r)[0] == dhcp6::kAdvertise);
+  CHECK(std::vector<uint8_t>(r->begin() + 1, r->begin() + 4) == std::vector<uint8_t>{0xab, 0xcd, 0xef});
+  // The IAADDR option carries the leased address.
+  auto addr = std::search(r->begin(), r->end(), lease.address.begin(), lease.address.end());
+  CHECK(addr != r->end());
+  CHECK(std::search(r->begin(), r->end(), solicit.begin() + 4, solicit.begin() + 18) != r->end());  // client-id echoed
+  std::vector<uint8_t> request = solicit;
+  request[0] = dhcp6::kRequest;
+  // server-id of another server
+  for (uint8_t x : {0, 2, 0, 10, 0, 3, 0, 1, 9, 9, 9, 9, 9, 9}) request.push_back(x);
+  std::string why;
+  CHECK_FALSE(dhcp6::answer(request.data(), request.size(), lease, &why));
+  CHECK(why == "meant for another server");
+  std::vector<uint8_t> cut(solicit.begin(), solicit.begin() + 24);
+  CHECK_FALSE(dhcp6::answer(cut.data(), cut.size(), lease, &why));
+  CHECK(why == "option runs past the end");
 }
