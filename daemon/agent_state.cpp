@@ -277,23 +277,33 @@ void AgentState::write_iface(const Interface& ifc) {
 }
 
 void AgentState::set_policy(const PolicySpec& policy) {
+  // Every snapshot carries the whole policy: resolve it and compare before touching the
+  // maps, so an unchanged policy (the usual case) costs no map writes at all.
   auto bytes = [](const auto& v) { return std::string(reinterpret_cast<const char*>(&v), sizeof v); };
   std::string digest;
-  std::set<std::pair<uint32_t, Prefix>> epgs;
+  std::vector<std::pair<uint32_t, const PolicySpec::Epg*>> epgs;
   for (auto& e : policy.epgs) {
     auto v = vrfs_.find(e.vrf);
     if (v == vrfs_.end()) continue;  // a network this host does not have
-    dp_.set_epg(v->second.id, e.prefix, e.epg);
-    epgs.insert({v->second.id, e.prefix});
+    epgs.emplace_back(v->second.id, &e);
     digest += bytes(v->second.id) + e.prefix.str() + bytes(e.epg);
   }
+  for (auto& [key, rule] : policy.rules) digest += bytes(key) + bytes(rule);
+  bool was_enabled = policy_enabled();
+  policy_ = policy;
+  if (digest == policy_digest_) return;
+
+  std::set<std::pair<uint32_t, Prefix>> installed;
+  for (auto& [vrf_id, e] : epgs) {
+    dp_.set_epg(vrf_id, e->prefix, e->epg);
+    installed.insert({vrf_id, e->prefix});
+  }
   for (auto& old : installed_epgs_)
-    if (!epgs.count(old)) dp_.del_epg(old.first, old.second);
+    if (!installed.count(old)) dp_.del_epg(old.first, old.second);
   std::set<std::string> rules;
   for (auto& [key, rule] : policy.rules) {
     dp_.set_rule(key, rule);
     rules.insert(bytes(key));
-    digest += bytes(key) + bytes(rule);
   }
   for (auto& old : installed_rules_)
     if (!rules.count(old)) {
@@ -301,19 +311,15 @@ void AgentState::set_policy(const PolicySpec& policy) {
       std::memcpy(&k, old.data(), sizeof k);
       dp_.del_rule(k);
     }
-  bool was_enabled = policy_enabled();
-  installed_epgs_ = std::move(epgs);
+  installed_epgs_ = std::move(installed);
   installed_rules_ = std::move(rules);
-  policy_ = policy;
   if (was_enabled != policy_enabled())
     for (auto& [n, ifc] : ifaces_) write_iface(ifc);
-  if (digest != policy_digest_) {
-    policy_digest_ = digest;
-    dp_cfg_.policy_generation++;  // every flow is decided again at its next packet
-    dp_.set_config(dp_cfg_);
-    spdlog::info("policy generation {}: {} endpoint groups, {} rules", dp_cfg_.policy_generation,
-                 installed_epgs_.size(), installed_rules_.size());
-  }
+  policy_digest_ = digest;
+  dp_cfg_.policy_generation++;  // every flow is decided again at its next packet
+  dp_.set_config(dp_cfg_);
+  spdlog::info("policy generation {}: {} endpoint groups, {} rules", dp_cfg_.policy_generation,
+               installed_epgs_.size(), installed_rules_.size());
 }
 
 void AgentState::del_interface(const std::string& name) {

@@ -94,6 +94,28 @@ def ns(name):
     return f"{fabric.prefix}-{name}"
 
 
+listeners = []
+
+
+def apply_yaml(text, file_name="app.yaml"):
+    """Writes the documents to a file and applies it with vrctl, as a user would."""
+    spec = os.path.join(fabric.tmp, file_name)
+    with open(spec, "w") as f:
+        f.write(text)
+    vrctl("apply", "-f", spec)
+    return spec
+
+
+def wait_for_interface(name):
+    wait_for(f"{name}'s interface", lambda: sh(IP, "link", "show", "eth0", ns=ns(name), check=False).returncode == 0)
+
+
+def listen(name, port, family="-4"):
+    """A TCP listener (nc -lk) in a workload, stopped at tear-down."""
+    listeners.append(subprocess.Popen([IP, "netns", "exec", ns(name), "nc", family, "-l", "-k", "-p", str(port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+
 def dhcp(name):
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "udhcpc-script.sh")
     sh("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "8", "-T", "1", "-s", script, ns=ns(name), timeout=40)
@@ -154,6 +176,9 @@ def setUpModule():
 
 
 def tearDownModule():
+    for p in listeners:
+        p.kill()
+        p.wait()
     if ctl and ctl.proc and ctl.proc.poll() is None:
         ctl.proc.terminate()
         ctl.proc.wait(10)
@@ -162,12 +187,9 @@ def tearDownModule():
 
 class EndToEnd(unittest.TestCase):
     def test_1_apply_brings_up_workloads_that_reach_each_other(self):
-        spec = os.path.join(fabric.tmp, "app.yaml")
-        with open(spec, "w") as f:
-            f.write(yaml_documents(fabric.prefix))
-        vrctl("apply", "-f", spec)
+        spec = apply_yaml(yaml_documents(fabric.prefix))
         for name, _, _ in WORKLOADS:
-            wait_for(f"{name}'s interface", lambda: sh(IP, "link", "show", "eth0", ns=ns(name), check=False).returncode == 0)
+            wait_for_interface(name)
             addr[name] = dhcp(name)
         self.assertTrue(addr["ra"].startswith("10.1.1.") and addr["ba"].startswith("10.2.2."), addr)
         wait_for("every host to learn red", lambda: all(

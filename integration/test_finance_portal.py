@@ -25,7 +25,6 @@ EXAMPLE = os.path.join(HERE, "..", "examples", "finance-portal.yaml")
 TIERS, DEPLOYMENTS = ("web", "app", "db"), ("dev", "prod")
 WORKLOADS = [f"{t}-{d}" for d in DEPLOYMENTS for t in TIERS]
 PORT_OF = {"app": 8080, "db": 1521}
-listeners = []
 
 
 def portal_yaml(p):
@@ -62,27 +61,20 @@ def setUpModule():
 
 
 def tearDownModule():
-    for p in listeners:
-        p.kill()
-        p.wait()
     e2e.tearDownModule()
 
 
 class FinancePortal(unittest.TestCase):
     def test_only_the_three_tier_flows_within_a_deployment(self):
         fabric = e2e.fabric
-        spec = os.path.join(fabric.tmp, "portal.yaml")
-        with open(spec, "w") as f:
-            f.write(portal_yaml(fabric.prefix))
-        e2e.vrctl("apply", "-f", spec)
+        e2e.apply_yaml(portal_yaml(fabric.prefix), "portal.yaml")
         addr = {}
         for w in WORKLOADS:
-            e2e.wait_for(f"{w}'s interface", lambda: sh(IP, "link", "show", "eth0", ns=ns(w), check=False).returncode == 0)
+            e2e.wait_for_interface(w)
             addr[w] = e2e.dhcp(w)
         for w in WORKLOADS:
             for port in (22, 8080, 1521, 1630):
-                listeners.append(subprocess.Popen([IP, "netns", "exec", ns(w), "nc", "-4", "-l", "-k", "-p", str(port)],
-                                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                e2e.listen(w, port)
         e2e.wait_for("routes", lambda: all(
             len(h.api("route.list", vrf=f"default-domain:{fabric.prefix}:web-net")) >= 7 for h in fabric.hosts))
         e2e.wait_for("the listeners", lambda: all(

@@ -5,7 +5,6 @@ itself has no security group (everything it sends is allowed by its side).
 usage: test_security_groups.py VR_AGENT VRCTL VR_CONTROLLER
 """
 import os
-import subprocess
 import sys
 import unittest
 
@@ -16,7 +15,6 @@ from harness import IP, sh, wait_for  # noqa: E402
 
 WORKLOADS = {"client": ("10.20.0.10", "fd00:20::10", 1), "intruder": ("10.20.0.11", "fd00:20::11", 1),
              "db": ("10.20.0.20", "fd00:20::20", 2)}
-listeners = []
 
 
 def documents(p):
@@ -50,27 +48,20 @@ def setUpModule():
 
 
 def tearDownModule():
-    for p in listeners:
-        p.kill()
-        p.wait()
     e2e.tearDownModule()
 
 
 class SecurityGroups(unittest.TestCase):
     def test_db_admits_its_client_on_its_port_only(self):
         fabric = e2e.fabric
-        spec = os.path.join(fabric.tmp, "sg.yaml")
-        with open(spec, "w") as f:
-            f.write(documents(fabric.prefix))
-        e2e.vrctl("apply", "-f", spec)
+        e2e.apply_yaml(documents(fabric.prefix), "sg.yaml")
         for name, (v4, v6, _) in WORKLOADS.items():
-            wait_for(f"{name}'s interface", lambda: sh(IP, "link", "show", "eth0", ns=e2e.ns(name), check=False).returncode == 0)
+            e2e.wait_for_interface(name)
             self.assertEqual(e2e.dhcp(name), v4)
             sh(IP, "-6", "addr", "add", f"{v6}/64", "dev", "eth0", "nodad", ns=e2e.ns(name))
             for port in (22, 5432):
                 for fam in ("-4", "-6"):
-                    listeners.append(subprocess.Popen([IP, "netns", "exec", e2e.ns(name), "nc", fam, "-l", "-k", "-p", str(port)],
-                                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                    e2e.listen(name, port, fam)
         wait_for("the listeners", lambda: all(sh("ss", "-ltn", ns=e2e.ns(n)).stdout.count(":5432") >= 2 for n in WORKLOADS))
         wait_for("routes", lambda: len(fabric.hosts[0].api("route.list", vrf=f"default-domain:{fabric.prefix}:net")) >= 7)
 
