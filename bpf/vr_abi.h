@@ -177,6 +177,8 @@ struct vr_flow {
 	__u32 flags;         /* VR_FLOW_F_* */
 	__u32 src_epg;
 	__u32 dst_epg;
+	__u32 pair_vrf;      /* VRF of the other direction's entry: differs when routed between networks */
+	__u32 pad;
 	__u64 last_seen_ns;  /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
 	__u64 packets;
 	__u64 bytes;

@@ -81,9 +81,9 @@ static __always_inline struct vr_rule *vr_rule_for(__u32 src, __u32 dst, __u8 pr
 	return bpf_map_lookup_elem(&vr_rules, &k);
 }
 
-static __always_inline void vr_flow_reverse(const struct vr_flow_key *f, struct vr_flow_key *r)
+static __always_inline void vr_flow_reverse(const struct vr_flow_key *f, __u32 vrf, struct vr_flow_key *r)
 {
-	r->vrf = f->vrf;
+	r->vrf = vrf;
 	r->proto = f->proto;
 	r->family = f->family;
 	r->sport = f->dport;
@@ -94,12 +94,30 @@ static __always_inline void vr_flow_reverse(const struct vr_flow_key *f, struct 
 }
 
 /*
+ * The VRF the return traffic of a flow starts in: the destination workload's own when the
+ * route delivers straight to a local interface of another network (routes leaked between
+ * networks a policy connects), else the flow's own. Only looked up for a flow's first packet.
+ */
+static __always_inline __u32 vr_return_vrf(__u32 vrf, const struct vr_fwd *fwd)
+{
+	if (!fwd)
+		return vrf;
+	struct vr_nexthop *nh = bpf_map_lookup_elem(&vr_nexthops, &fwd->nh_id);
+	if (!nh || nh->type != VR_NH_IFACE)
+		return vrf;
+	__u32 ifindex = nh->ifindex;
+	struct vr_iface *dst = bpf_map_lookup_elem(&vr_ifaces, &ifindex);
+	return dst ? dst->vrf : vrf;
+}
+
+/*
  * The decision for the IP packet at l3 (an IPv4 or IPv6 header, already bounds-checked by
  * the caller for its fixed part). Returns the action; never looks at packets of interfaces
- * without policy (the caller only calls it for those).
+ * without policy (the caller only calls it for those). fwd is the route the packet takes
+ * when it was routed, NULL when it stays in its VRF.
  */
 static __always_inline __u32 vr_flow_decide(struct xdp_md *ctx, __u32 vrf, void *l3, __u8 family,
-					    const struct vr_config *cfg)
+					    const struct vr_config *cfg, const struct vr_fwd *fwd)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct vr_flow_key key = {.vrf = vrf, .family = family};
@@ -156,12 +174,17 @@ static __always_inline __u32 vr_flow_decide(struct xdp_md *ctx, __u32 vrf, void 
 	if (l4.tcp_flags & (VR_TCP_FIN | VR_TCP_RST))
 		f.flags |= VR_FLOW_F_CLOSING;
 	vr_count(VR_CNT_FLOW_NEW);
+	/* Each entry names the VRF of the other: the reply starts in the destination's VRF when
+	 * the route crossed into another network on this host. */
+	__u32 rvrf = vr_return_vrf(vrf, fwd);
+	f.pair_vrf = rvrf;
 	/* An existing (stale) entry is replaced in place; a new one may not fit. */
 	if (bpf_map_update_elem(&vr_flows, &key, &f, BPF_ANY)) {
 		vr_count(VR_CNT_FLOW_TABLE_FULL);
 		return f.action;
 	}
-	vr_flow_reverse(&key, &rkey);
+	vr_flow_reverse(&key, rvrf, &rkey);
+	f.pair_vrf = vrf;
 	f.flags |= VR_FLOW_F_REVERSE;
 	f.packets = 0;
 	f.bytes = 0;
@@ -172,7 +195,7 @@ static __always_inline __u32 vr_flow_decide(struct xdp_md *ctx, __u32 vrf, void 
 
 /* Policy for the Ethernet frame at the start of the packet, if its interface has any. */
 static __always_inline int vr_policy_allows(struct xdp_md *ctx, const struct vr_iface *ifc,
-					    const struct vr_config *cfg)
+					    const struct vr_config *cfg, const struct vr_fwd *fwd)
 {
 	if (!(ifc->flags & VR_IFACE_F_POLICY))
 		return 1;
@@ -187,11 +210,11 @@ static __always_inline int vr_policy_allows(struct xdp_md *ctx, const struct vr_
 		struct iphdr *ip = l3;
 		if (!VR_FITS(ip, sizeof(*ip), data_end) || ip->ihl < 5)
 			return 0;
-		action = vr_flow_decide(ctx, ifc->vrf, l3, 4, cfg);
+		action = vr_flow_decide(ctx, ifc->vrf, l3, 4, cfg, fwd);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		if (!VR_FITS(l3, sizeof(struct ipv6hdr), data_end))
 			return 0;
-		action = vr_flow_decide(ctx, ifc->vrf, l3, 6, cfg);
+		action = vr_flow_decide(ctx, ifc->vrf, l3, 6, cfg, fwd);
 	} else {
 		return 1;
 	}

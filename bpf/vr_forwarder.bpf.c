@@ -74,7 +74,7 @@ static __always_inline int vr_route4(struct xdp_md *ctx, const struct vr_iface *
 		vr_count(VR_CNT_PUNT);
 		return XDP_PASS;
 	}
-	if (!vr_policy_allows(ctx, ifc, cfg))
+	if (!vr_policy_allows(ctx, ifc, cfg, fwd))
 		return XDP_DROP;
 	if (ip->ttl <= 1)
 		return vr_drop(VR_CNT_DROP_TTL);
@@ -108,7 +108,7 @@ static __always_inline int vr_route6(struct xdp_md *ctx, const struct vr_iface *
 	struct vr_fwd *fwd = bpf_map_lookup_elem(&vr_fib6, &key);
 	if (!fwd)
 		return vr_drop(VR_CNT_DROP_NO_ROUTE);
-	if (!vr_policy_allows(ctx, ifc, cfg))
+	if (!vr_policy_allows(ctx, ifc, cfg, fwd))
 		return XDP_DROP;
 	if (ip6->hop_limit <= 1)
 		return vr_drop(VR_CNT_DROP_TTL);
@@ -185,7 +185,7 @@ int vr_workload_in(struct xdp_md *ctx)
 	struct vr_fwd *fwd = bpf_map_lookup_elem(&vr_l2, &key);
 	if (!fwd)
 		return vr_drop(VR_CNT_DROP_NO_L2);
-	if (!vr_policy_allows(ctx, ifc, cfg))
+	if (!vr_policy_allows(ctx, ifc, cfg, NULL))
 		return XDP_DROP;
 	return vr_deliver(ctx, fwd);
 }
@@ -203,7 +203,7 @@ static __always_inline int vr_decap_to_iface(struct xdp_md *ctx, __u32 hlen, __u
 	__u32 ifindex = nh->ifindex;
 	struct vr_iface *dst = bpf_map_lookup_elem(&vr_ifaces, &ifindex);
 	struct vr_config *cfg = vr_config();
-	if (dst && cfg && !vr_policy_allows(ctx, dst, cfg))
+	if (dst && cfg && !vr_policy_allows(ctx, dst, cfg, NULL))
 		return XDP_DROP;
 	vr_count(cnt);
 	vr_count(VR_CNT_FWD_LOCAL);

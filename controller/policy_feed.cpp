@@ -67,7 +67,7 @@ json PolicyFeed::compiled(const Principal& who) {
                          {"port_len", r.port_len}, {"action", r.action == vrfabric::policy::Action::Pass ? "pass" : "deny"},
                          {"rule_id", r.rule_id}});
       for (auto& [id, text2] : c.rule_descriptions) desc[std::to_string(id)] = text2;
-      result = {{"epgs", epgs}, {"rules", rules}, {"descriptions", desc}};
+      result = {{"epgs", epgs}, {"rules", rules}, {"descriptions", desc}, {"connections", c.connections}};
       spdlog::info("policy compiled at revision {}: {} endpoint-group entries, {} rules", rev, epgs.size(), rules.size());
     } catch (const std::exception& e) {
       // Fail closed: every workload address in a group of its own and no rule passes.

@@ -44,6 +44,15 @@ std::string encapsulation(ConfigService& svc, const Principal& who) {
 
 // Host-side interface names have 15 characters at most; UUIDv7 keys start with a
 // timestamp, so the random tail is what tells ports apart.
+// The first route target of a network, in the "AS:value" form agents match EVPN routes by.
+std::string route_target(const json& vn) {
+  for (auto& t : vn.value("route_target_list", json::array())) {
+    std::string rt = t.get<std::string>();
+    return rt.rfind("target:", 0) == 0 ? rt.substr(7) : rt;
+  }
+  return "";
+}
+
 std::string tap_name(const std::string& uuid) {
   std::string hex;
   for (char c : uuid)
@@ -90,6 +99,17 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
       if (iip.contains("instance_ip_address")) addresses[r.value("uuid", "")].push_back(iip["instance_ip_address"]);
   std::string encap = encapsulation(svc_, who);
 
+  // Networks a policy connects are routed into each other: their route targets are imported.
+  std::map<std::string, std::string> rt_by_network;
+  auto imports_of = [&](const std::string& network) {
+    json out = json::array();
+    if (!policy.is_object() || !policy.contains("connections") || !policy["connections"].contains(network)) return out;
+    if (rt_by_network.empty())
+      for (auto& vn : list_all(svc_, "virtual-network", who)) rt_by_network[fq_string(vn)] = route_target(vn);
+    for (auto& peer : policy["connections"][network])
+      if (auto rt = rt_by_network[peer.get<std::string>()]; !rt.empty()) out.push_back(rt);
+    return out;
+  };
   const auto* vn_type = schema::Schema::get().find("virtual-network");
   const auto* vm_type = schema::Schema::get().find("virtual-machine");
   std::map<std::string, std::pair<std::string, std::vector<Subnet>>> networks;  // uuid -> (vrf, subnets)
@@ -107,14 +127,9 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
         if (!sn.gateway.empty()) gateways.push_back(sn.gateway);
         subnets.push_back(sn);
       }
-    std::string rt;
-    for (auto& t : vn.value("route_target_list", json::array())) {
-      rt = t.get<std::string>();
-      if (rt.rfind("target:", 0) == 0) rt = rt.substr(7);
-      break;
-    }
     std::string name = fq_string(vn);
-    json v = {{"name", name}, {"route_target", rt}, {"encap", encap}, {"gateways", gateways}};
+    json v = {{"name", name}, {"route_target", route_target(vn)}, {"encap", encap}, {"gateways", gateways}};
+    v["imports"] = imports_of(name);
     if (vn.contains("vni")) v["vni"] = vn["vni"];
     vrfs.push_back(v);
     networks[vn_uuid] = {name, subnets};

@@ -200,6 +200,46 @@ void AgentState::drop_l2(uint32_t vrf_id, const Mac& mac) {
   l2_.erase({vrf_id, mac});
 }
 
+// A local workload's host routes in a VRF that imports its network: same next hop, so the
+// packet goes straight to the workload's veth.
+void AgentState::leak_into(const Vrf& into, const Interface& ifc, bool add) {
+  std::string owner = "interface " + ifc.spec.name;
+  for (auto& ip : ifc.spec.ips) {
+    auto r = routes_.find({into.id, ip});
+    if (!add) {
+      if (r != routes_.end() && r->second.owner == owner) drop_route(into.id, ip);
+    } else if (r == routes_.end() || r->second.owner == owner) {
+      put_route(into.id, ip, make_fwd(ifc.nh_id, 0, &ifc.spec.mac, true), owner);
+    } else {
+      spdlog::warn("{} of {} is not imported into {}: it is already routed there ({})", ip.str(), ifc.spec.name,
+                   into.name, r->second.owner);
+    }
+  }
+}
+
+void AgentState::leak_interface(const Interface& ifc, bool add) {
+  const Vrf& own = vrf(ifc.spec.vrf);
+  if (own.route_target.empty()) return;
+  for (auto& [name, v] : vrfs_)
+    if (name != own.name && v.imports.count(own.route_target)) leak_into(v, ifc, add);
+}
+
+void AgentState::set_vrf_imports(const std::string& name, const std::set<std::string>& route_targets) {
+  Vrf& v = vrfs_.at(vrf(name).name);
+  if (v.imports == route_targets) return;
+  auto exported = [&](const Interface& ifc, const std::set<std::string>& rts) {
+    const Vrf& own = vrf(ifc.spec.vrf);
+    return own.name != name && !own.route_target.empty() && rts.count(own.route_target);
+  };
+  for (auto& [n, ifc] : ifaces_)
+    if (exported(ifc, v.imports) && !exported(ifc, route_targets)) leak_into(v, ifc, false);
+  v.imports = route_targets;
+  for (auto& [n, ifc] : ifaces_)
+    if (exported(ifc, route_targets)) leak_into(v, ifc, true);
+  spdlog::info("vrf {} imports {} other network(s)", name, route_targets.size());
+  if (observer_) observer_->vrf_changed(v, false);
+}
+
 // A workload with an IPv6 address gets it over DHCPv6 (its first one).
 std::optional<dhcp6::Lease> lease6_of(const InterfaceSpec& spec) {
   for (auto& p : spec.ips)
@@ -256,6 +296,7 @@ const Interface& AgentState::add_interface(const InterfaceSpec& in) {
     std::string owner = "interface " + spec.name;
     put_l2(v.id, spec.mac, make_fwd(ifc.nh_id, 0, nullptr, false), owner);
     for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(ifc.nh_id, 0, &spec.mac, true), owner);
+    leak_interface(ifc, true);
     dp_.attach_workload(ifc.ifindex);
     dhcp_->add(ifc.ifindex, spec.mac, spec.dhcp, lease6_of(spec));
   } catch (const std::exception& e) {
@@ -331,6 +372,7 @@ void AgentState::del_interface(const std::string& name) {
   if (observer_ && ifc.label) observer_->interface_changed(ifc, v, true);
   dhcp_->remove(ifc.ifindex);
   dp_.detach(ifc.ifindex);
+  leak_interface(ifc, false);
   for (auto& ip : ifc.spec.ips) drop_route(vrf_id, ip);
   auto l2 = l2_.find({vrf_id, ifc.spec.mac});
   if (l2 != l2_.end() && l2->second.owner == "interface " + name) drop_l2(vrf_id, ifc.spec.mac);
@@ -359,12 +401,14 @@ void AgentState::set_interface_addresses(const std::string& name, const Interfac
       throw AgentError(fmt::format("{} is already routed in VRF '{}' ({})", ip.str(), ifc.spec.vrf, r->second.owner));
   }
   if (observer_) observer_->interface_changed(ifc, v, true);  // withdraw the old MAC/IP routes
+  leak_interface(ifc, false);
   for (auto& ip : ifc.spec.ips)
     if (std::find(spec.ips.begin(), spec.ips.end(), ip) == spec.ips.end()) drop_route(v.id, ip);
   for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(ifc.nh_id, 0, &ifc.spec.mac, true), owner);
   dhcp_->add(ifc.ifindex, ifc.spec.mac, spec.dhcp, lease6_of(spec));
   ifc.spec.ips = spec.ips;
   ifc.spec.dhcp = spec.dhcp;
+  leak_interface(ifc, true);
   if (observer_) observer_->interface_changed(ifc, v, false);
 }
 
@@ -405,6 +449,7 @@ void AgentState::add_endpoint(const EndpointSpec& in) {
   EndpointSpec spec = in;
   if (spec.encap == VR_ENCAP_NONE) spec.encap = cfg_.default_encap;
   if (spec.remote == 0) throw AgentError("an endpoint needs the remote host's fabric address");
+  if (spec.routes_only && spec.ips.empty()) throw AgentError("an imported endpoint needs an address to route");
   if (spec.mac[0] & 1) throw AgentError(fmt::format("{} is a multicast MAC", mac_str(spec.mac)));
   if (spec.encap == VR_ENCAP_VXLAN && spec.label == 0) {
     if (!v.vni) throw AgentError(fmt::format("VRF '{}' has no VNI: give the endpoint a label", in.vrf));
@@ -414,7 +459,7 @@ void AgentState::add_endpoint(const EndpointSpec& in) {
     throw AgentError(fmt::format("MPLS label {} is outside {}..{}", spec.label, VR_LABEL_MIN, VR_LABEL_MAX));
   std::string owner = "endpoint " + mac_str(spec.mac);
   auto l2 = l2_.find({v.id, spec.mac});
-  if (l2 != l2_.end() && l2->second.owner != owner)
+  if (!spec.routes_only && l2 != l2_.end() && l2->second.owner != owner)
     throw AgentError(fmt::format("MAC {} is already in VRF '{}' ({})", mac_str(spec.mac), in.vrf, l2->second.owner));
   for (auto& ip : spec.ips) {
     if (!ip.is_host()) throw AgentError(fmt::format("{}: an endpoint address must be a host address", ip.str()));
@@ -425,7 +470,7 @@ void AgentState::add_endpoint(const EndpointSpec& in) {
 
   uint32_t nh = tunnel_ref(spec.remote, spec.encap);
   if (endpoints_.count({in.vrf, spec.mac})) del_endpoint(in.vrf, spec.mac);  // moved: replace
-  put_l2(v.id, spec.mac, make_fwd(nh, spec.label, &spec.mac, false), owner);
+  if (!spec.routes_only) put_l2(v.id, spec.mac, make_fwd(nh, spec.label, &spec.mac, false), owner);
   for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(nh, spec.label, &spec.mac, true), owner);
   endpoints_[{in.vrf, spec.mac}] = spec;
 }
@@ -435,10 +480,16 @@ void AgentState::del_endpoint(const std::string& vrf_name, const Mac& mac) {
   if (it == endpoints_.end())
     throw AgentError(fmt::format("no endpoint {} in VRF '{}'", mac_str(mac), vrf_name));
   uint32_t vrf_id = vrf(vrf_name).id;
-  auto l2 = l2_.find({vrf_id, mac});
-  uint32_t nh = l2 != l2_.end() ? l2->second.fwd.nh_id : 0;
-  for (auto& ip : it->second.ips) drop_route(vrf_id, ip);
-  drop_l2(vrf_id, mac);
+  std::string owner = "endpoint " + mac_str(mac);
+  uint32_t nh = 0;  // the tunnel it holds a reference on, from whichever entry it made
+  if (auto l2 = l2_.find({vrf_id, mac}); l2 != l2_.end() && l2->second.owner == owner) nh = l2->second.fwd.nh_id;
+  for (auto& ip : it->second.ips) {
+    auto r = routes_.find({vrf_id, ip});
+    if (r == routes_.end() || r->second.owner != owner) continue;
+    nh = r->second.fwd.nh_id;
+    drop_route(vrf_id, ip);
+  }
+  if (!it->second.routes_only) drop_l2(vrf_id, mac);
   tunnel_unref(nh);
   endpoints_.erase(it);
 }

@@ -36,6 +36,9 @@ struct Vrf {
   std::optional<uint32_t> vni;
   std::string route_target;    // "64512:100": what EVPN routes of this network carry
   vr_encap encap = VR_ENCAP_NONE;  // how remote hosts reach our workloads; NONE = agent default
+  // Route targets of other networks whose workloads' host routes this VRF takes in (the
+  // networks a policy connects to this one): routes only, never their L2 entries.
+  std::set<std::string> imports;
 };
 
 struct InterfaceSpec {
@@ -63,6 +66,7 @@ struct EndpointSpec {
   uint32_t remote = 0;         // the other host's fabric IPv4, network order
   vr_encap encap = VR_ENCAP_NONE;
   uint32_t label = 0;          // MPLS label, or VNI (defaults to the VRF's) for VXLAN
+  bool routes_only = false;    // of another network, imported: host routes but no L2 entry
 };
 
 struct Tunnel {
@@ -119,6 +123,9 @@ class AgentState {
   const Vrf& add_vrf(const std::string& name, std::optional<uint32_t> vni, const std::string& route_target = "",
                      vr_encap encap = VR_ENCAP_NONE);
   void del_vrf(const std::string& name);
+  // Which other networks' routes the VRF imports (by route target); local workloads of
+  // those networks are routed into it at once, remote ones arrive over EVPN.
+  void set_vrf_imports(const std::string& name, const std::set<std::string>& route_targets);
   const Interface& add_interface(const InterfaceSpec& spec);
   void del_interface(const std::string& name);
   // New addresses or lease for an interface, without touching its veth (the workload keeps
@@ -178,6 +185,8 @@ class AgentState {
   void drop_route(uint32_t vrf, const Prefix& p);
   void put_l2(uint32_t vrf, const Mac& mac, const vr_fwd& fwd, const std::string& owner);
   void drop_l2(uint32_t vrf, const Mac& mac);
+  void leak_interface(const Interface& ifc, bool add);
+  void leak_into(const Vrf& into, const Interface& ifc, bool add);
 };
 
 // The spec as stored: a DHCP lease's address is one of the workload's addresses.

@@ -97,24 +97,44 @@ void EvpnAgent::interface_changed(const Interface& ifc, const Vrf& vrf, bool rem
 }
 
 void EvpnAgent::vrf_changed(const Vrf& vrf, bool removed) {
-  if (vrf.route_target.empty()) return;
-  bgp::EvpnMulticast imet;
-  imet.rd = *bgp::RouteDistinguisher::parse(fmt::format("{}:{}", ipv4_str(state_.config().fabric_ip), vrf.id));
-  imet.originator = host_ip(state_.config().fabric_ip);
-  if (removed) {
-    rt_to_vrf_.erase(vrf.route_target);
-    speaker_.withdraw(imet);
-  } else {
-    rt_to_vrf_[vrf.route_target] = vrf.name;
-    bgp::PathAttributes a = attrs_for(vrf);
-    bgp::PmsiTunnel pmsi;
-    pmsi.label = state_.encap_of(vrf) == VR_ENCAP_VXLAN ? vrf.vni.value_or(0) : 0;
-    pmsi.endpoint = imet.originator;
-    a.pmsiTunnel = pmsi;
-    speaker_.originate(imet, a);
+  rebuild_importers(removed ? vrf.name : "");
+  forget_imported(vrf.name);  // its imports may have changed: the replay below brings them back
+  if (!vrf.route_target.empty()) {
+    bgp::EvpnMulticast imet;
+    imet.rd = *bgp::RouteDistinguisher::parse(fmt::format("{}:{}", ipv4_str(state_.config().fabric_ip), vrf.id));
+    imet.originator = host_ip(state_.config().fabric_ip);
+    if (removed) {
+      speaker_.withdraw(imet);
+    } else {
+      bgp::PathAttributes a = attrs_for(vrf);
+      bgp::PmsiTunnel pmsi;
+      pmsi.label = state_.encap_of(vrf) == VR_ENCAP_VXLAN ? vrf.vni.value_or(0) : 0;
+      pmsi.endpoint = imet.originator;
+      a.pmsiTunnel = pmsi;
+      speaker_.originate(imet, a);
+    }
   }
   refresh_import_targets();
   if (!removed) resubscribe();
+}
+
+void EvpnAgent::rebuild_importers(const std::string& removed_vrf) {
+  importers_.clear();
+  for (auto& [name, v] : state_.vrfs()) {
+    if (name == removed_vrf) continue;
+    if (!v.route_target.empty()) importers_.insert({v.route_target, {name, false}});
+    for (auto& rt : v.imports) importers_.insert({rt, {name, true}});
+  }
+}
+
+void EvpnAgent::forget_imported(const std::string& vrf) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (auto& [key, routes] : remotes_)
+    if (key.first == vrf && !routes.empty() && routes.begin()->second.routes_only) keys.push_back(key);
+  for (auto& key : keys) {
+    remotes_[key].clear();
+    apply_remote(key.first, key.second);
+  }
 }
 
 // A subscription replays the whole table first: routes that arrived before their VRF existed
@@ -126,8 +146,8 @@ void EvpnAgent::resubscribe() {
 
 void EvpnAgent::refresh_import_targets() {
   std::vector<bgp::ExtCommunity> rts;
-  for (auto& [text, vrf] : rt_to_vrf_)
-    if (auto rt = bgp::ExtCommunity::parseRouteTarget(text)) rts.push_back(*rt);
+  for (auto it = importers_.begin(); it != importers_.end(); it = importers_.upper_bound(it->first))
+    if (auto rt = bgp::ExtCommunity::parseRouteTarget(it->first)) rts.push_back(*rt);
   speaker_.setImportTargets(rts);
 }
 
@@ -145,13 +165,20 @@ void EvpnAgent::on_route(const bgp::RouteEvent& ev) {
     const auto& best = ev.paths.front();
     const auto& a = *best.attrs;
     bool ours = !a.nextHop.v6 && htonl(a.nextHop.v4Value()) == state_.config().fabric_ip;
-    std::string vrf;
-    for (auto& rt : a.routeTargets())
-      if (auto it = rt_to_vrf_.find(rt_text(rt)); it != rt_to_vrf_.end()) vrf = it->second;
+    // The network's own VRF takes the route whole; VRFs importing it take its host route.
+    std::map<std::string, bool> into;  // VRF -> routes only
+    for (auto& rt : a.routeTargets()) {
+      auto [from, to] = importers_.equal_range(rt_text(rt));
+      for (auto it = from; it != to; ++it) {
+        auto [pos, fresh] = into.emplace(it->second.first, it->second.second);
+        if (!fresh) pos->second = pos->second && it->second.second;
+      }
+    }
     std::optional<vr_encap> encap;
     for (auto& c : a.extCommunities)
       if (c.isEncapsulation() && !encap) encap = encap_of(c.tunnelType());
-    if (!ours && !vrf.empty() && !a.nextHop.v6) {
+    for (auto& [vrf, routes_only] : into) {
+      if (ours || a.nextHop.v6 || (routes_only && !key->ip)) continue;
       auto* path = std::get_if<bgp::EvpnMacIp>(&best.nlri);
       Remote r;
       r.nexthop = htonl(a.nextHop.v4Value());
@@ -159,6 +186,7 @@ void EvpnAgent::on_route(const bgp::RouteEvent& ev) {
       uint32_t raw = path ? path->label : key->label;
       r.label = r.encap == VR_ENCAP_VXLAN ? raw : bgp::mplsLabelValue(raw);
       if (key->ip) r.ips.insert(key->ip->str());
+      r.routes_only = routes_only;
       remotes_[{vrf, mac}][ev.key] = r;
       touched.insert({vrf, mac});
     }
@@ -182,6 +210,7 @@ void EvpnAgent::apply_remote(const std::string& vrf, const std::string& mac) {
     spec.remote = first.nexthop;
     spec.encap = first.encap;
     spec.label = first.label;
+    spec.routes_only = first.routes_only;
     for (auto& [nlri, r] : routes)
       for (auto& ip : r.ips) spec.ips.push_back(Prefix::parse(ip));
     state_.add_endpoint(spec);

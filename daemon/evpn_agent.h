@@ -38,16 +38,20 @@ class EvpnAgent : public AgentObserver {
     uint32_t nexthop = 0;
     vr_encap encap = VR_ENCAP_NONE;
     uint32_t label = 0;
+    bool routes_only = false;  // imported from a connected network: host routes only
   };
   AgentState& state_;
   std::mutex& state_mu_;
   EvpnConfig cfg_;
   bgp::Speaker speaker_;
-  std::map<std::string, std::string> rt_to_vrf_;                // "64512:100" -> VRF name
+  // "64512:100" -> (VRF, routes only): the VRF of that network, and the VRFs importing it.
+  std::multimap<std::string, std::pair<std::string, bool>> importers_;
   std::map<std::pair<std::string, std::string>, std::map<bgp::Nlri, Remote>> remotes_;  // (vrf, mac)
 
   std::optional<bgp::SubscriptionId> subscription_;
   void resubscribe();
+  void rebuild_importers(const std::string& removed_vrf);
+  void forget_imported(const std::string& vrf);
   void refresh_import_targets();
   void on_route(const bgp::RouteEvent& ev);
   void apply_remote(const std::string& vrf, const std::string& mac);

@@ -13,8 +13,10 @@ namespace vrfabric {
 namespace {
 std::string key_bytes(const vr_flow_key& k) { return std::string(reinterpret_cast<const char*>(&k), sizeof k); }
 
-vr_flow_key reverse(const vr_flow_key& k) {
+// The other direction's entry: in the VRF the entry names (routes between networks).
+vr_flow_key reverse(const vr_flow_key& k, const vr_flow& f) {
   vr_flow_key r = k;
+  if (f.pair_vrf) r.vrf = f.pair_vrf;
   r.sport = k.dport;
   r.dport = k.sport;
   std::memcpy(r.src, k.dst, sizeof r.src);
@@ -33,7 +35,7 @@ size_t age_flows(Datapath& dp, uint64_t now_ns, const FlowTimeouts& t) {
     // A pair lives as long as either direction is active.
     uint64_t last = f.last_seen_ns;
     uint32_t flags = f.flags;
-    if (auto r = table.find(key_bytes(reverse(k))); r != table.end()) {
+    if (auto r = table.find(key_bytes(reverse(k, f))); r != table.end()) {
       last = std::max<uint64_t>(last, r->second.last_seen_ns);
       flags |= r->second.flags;
     }

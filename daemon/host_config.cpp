@@ -118,6 +118,7 @@ ReconcileReport reconcile(AgentState& st, const json& snap) {
     if (!st.vrfs().count(name) &&
         !attempt("add VRF " + name, [&] { st.add_vrf(name, d.vrf.vni, d.vrf.route_target, d.vrf.encap); }))
       continue;
+    attempt("set imports of VRF " + name, [&] { st.set_vrf_imports(name, d.vrf.imports); });
     uint32_t id = st.vrfs().at(name).id;
     std::vector<Prefix> have;
     for (auto& [key, route] : st.routes())

@@ -26,6 +26,7 @@ constexpr size_t kMaxRequestBytes = 32u << 20;  // a whole compiled policy fits
 json vrf_json(const Vrf& v) {
   json j = {{"name", v.name}, {"id", v.id}, {"route_target", v.route_target}, {"encap", encap_name(v.encap)}};
   j["vni"] = v.vni ? json(*v.vni) : json(nullptr);
+  j["imports"] = v.imports;
   return j;
 }
 
@@ -101,9 +102,11 @@ struct Op {
 
 const std::map<std::string, Op>& ops() {
   static const std::map<std::string, Op> table = {
-      {"vrf.add", {{"name", "vni", "route_target", "encap"}, [](AgentState& st, const Request& r) {
+      {"vrf.add", {{"name", "vni", "route_target", "encap", "imports"}, [](AgentState& st, const Request& r) {
          Vrf v = vrf_spec(r);
-         return vrf_json(st.add_vrf(v.name, v.vni, v.route_target, v.encap));
+         st.add_vrf(v.name, v.vni, v.route_target, v.encap);
+         st.set_vrf_imports(v.name, v.imports);
+         return vrf_json(st.vrfs().at(v.name));
        }}},
       {"vrf.del", {{"name"}, [](AgentState& st, const Request& r) { st.del_vrf(r.str("name")); return json(); }}},
       {"vrf.list", {{}, [](AgentState& st, const Request&) {

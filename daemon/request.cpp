@@ -52,6 +52,14 @@ Vrf vrf_spec(const Request& r) {
   static const std::regex rt(R"(^(\d{1,10}|\d{1,3}(\.\d{1,3}){3}):\d{1,10}$)");
   if (!v.route_target.empty() && !std::regex_match(v.route_target, rt))
     throw AgentError(fmt::format("field 'route_target': '{}' is not AS:value or IPv4:value", v.route_target));
+  if (auto* imports = r.find("imports")) {
+    if (!imports->is_array()) throw AgentError("field 'imports' must be a list of route targets");
+    for (auto& t : *imports) {
+      if (!t.is_string() || !std::regex_match(t.get<std::string>(), rt))
+        throw AgentError(fmt::format("field 'imports': {} is not a route target (AS:value or IPv4:value)", t.dump()));
+      v.imports.insert(t.get<std::string>());
+    }
+  }
   v.encap = r.find("encap") ? parse_encap(r.str("encap")) : VR_ENCAP_NONE;
   return v;
 }

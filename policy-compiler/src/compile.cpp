@@ -29,6 +29,9 @@ CompiledPolicy compile(const PolicyInput& input) {
         detail::emit_pair(layers.layers(src, dst), src.id, dst.id, ids, layers.no_policy_id(), out.rules);
 
   out.vrfs = ix.vrf;
+  for (const auto& [net, peers] : groups.connected)
+    for (const auto& peer : peers)
+      if (peer != net) out.connections[net].insert(peer);
   out.epgs = std::move(groups.epgs);
   out.interfaces = std::move(groups.interfaces);
   out.epg_entries = std::move(groups.entries);

@@ -84,11 +84,14 @@ TEST_CASE("network policy between networks: it must be attached to both") {
     // Same addresses seen from blue: the red endpoint is outside too, so red's network
     // policy has no say there.
     CHECK(evaluate(c, c.vrfs.at("p:blue"), ip("10.2.0.1"), ip("10.1.0.1"), TCP, 80).dst_epg != epg_of(c, "p:r1"));
+    CHECK(c.connections.empty());  // no route is leaked either
   }
   SUBCASE("attached to both: allowed on the rule's port, both ways for <>") {
     in.networks[0].policies = {{"p:red-blue", 1}};
     in.networks[1].policies = {{"p:red-blue", 1}};
     auto c = compile(in);
+    // Each network's VRF imports the other's routes.
+    CHECK(c.connections == std::map<std::string, std::set<std::string>>{{"p:blue", {"p:red"}}, {"p:red", {"p:blue"}}});
     CHECK(verdict(c, "p:red", "10.1.0.1", "10.2.0.1", TCP, 80) == Action::Pass);
     CHECK(verdict(c, "p:blue", "10.2.0.1", "10.1.0.1", TCP, 80) == Action::Pass);
     CHECK(verdict(c, "p:red", "10.1.0.1", "10.2.0.1", TCP, 81) == Action::Deny);

@@ -27,6 +27,7 @@
 //    denies needed to shadow a pass of the same pair stored under VR_PROTO_ANY.
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,9 @@ struct RuleEntry {                          // -> struct vr_rule_key + struct vr
 
 struct CompiledPolicy {
   std::map<std::string, uint32_t> vrfs;     // network fq_name -> VRF id
+  // network -> the other networks a policy connects it to: their routes are leaked into its
+  // VRF (and their endpoints' groups are installed there), as Tungsten Fabric does.
+  std::map<std::string, std::set<std::string>> connections;
   std::vector<Epg> epgs;                    // epgs[i].id == i + 1
   std::vector<InterfaceEpg> interfaces;
   std::vector<EpgEntry> epg_entries;
