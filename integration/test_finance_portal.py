@@ -4,9 +4,8 @@ policy set), two hosts, six workloads (web/app/db in dev and prod). Real TCP con
 between every pair: only web->app on 8080 and app->db on 1521/1630 within one deployment
 get through.
 
-The example puts each tier in its own network; vrfabric does not route between networks yet,
-so the test applies it with the three tier networks folded into one (the policy is the
-same: it is written over tags, not networks).
+Each tier has its own network; the example's network policy connects them (routes leaked
+between their VRFs) and the tag-based firewall policy decides.
 
 usage: test_finance_portal.py VR_AGENT VRCTL VR_CONTROLLER
 """
@@ -30,8 +29,6 @@ PORT_OF = {"app": 8080, "db": 1521}
 def portal_yaml(p):
     with open(EXAMPLE) as f:
         text = f.read().replace("default-domain:finance", f"default-domain:{p}")
-    docs = [d for d in text.split("\n---\n") if not re.search(r"fq_name: default-domain:\w+:(app|db)-net\b", d)]
-    text = "\n---\n".join(docs).replace(f"{p}:app-net", f"{p}:web-net").replace(f"{p}:db-net", f"{p}:web-net")
     # Virtual machines are named after the namespaces their workloads run in.
     text = re.sub(rf"default-domain:{p}:((?:web|app|db)-(?:dev|prod))(?![-\w])", rf"default-domain:{p}:{p}-\1", text)
     for i, w in enumerate(WORKLOADS):
@@ -75,8 +72,10 @@ class FinancePortal(unittest.TestCase):
         for w in WORKLOADS:
             for port in (22, 8080, 1521, 1630):
                 e2e.listen(w, port)
+        # Every tier network's VRF routes to all six workloads (plus its gateway) on both hosts.
         e2e.wait_for("routes", lambda: all(
-            len(h.api("route.list", vrf=f"default-domain:{fabric.prefix}:web-net")) >= 7 for h in fabric.hosts))
+            len(h.api("route.list", vrf=f"default-domain:{fabric.prefix}:{t}-net")) >= 7
+            for h in fabric.hosts for t in TIERS))
         e2e.wait_for("the listeners", lambda: all(
             str(port) in sh("ss", "-ltn", ns=ns(w)).stdout for w in WORKLOADS for port in (22, 8080, 1521, 1630)))
 
