@@ -92,8 +92,8 @@ class VrctlTest(unittest.TestCase):
 
     def test_2_finance_portal(self):
         src = os.path.join(EXAMPLES, "finance-portal.yaml")
-        self.assertIn("35 created", self.run_vrctl("apply", "-f", src).stdout)
-        self.assertIn("0 created, 0 updated, 35 unchanged", self.run_vrctl("apply", "-f", src).stdout)
+        self.assertIn("36 created", self.run_vrctl("apply", "-f", src).stdout)
+        self.assertIn("0 created, 0 updated, 36 unchanged", self.run_vrctl("apply", "-f", src).stdout)
         web = sorted(v["fq_name"][-1] for v in self.get_json("vm", "--tag", "tier=web", "-p", FIN))
         self.assertEqual(web, ["web-dev", "web-prod"])
         rules = {r["fq_name"][-1]: r for r in self.get_json("fwr", "-p", FIN)}
@@ -200,7 +200,7 @@ class VrctlTest(unittest.TestCase):
     def test_6_create_and_delete_from_files(self):
         src = os.path.join(EXAMPLES, "finance-portal.yaml")
         self.run_vrctl("apply", "-f", src)
-        self.assertIn("35 deleted", self.run_vrctl("delete", "-f", src).stdout)
+        self.assertIn("36 deleted", self.run_vrctl("delete", "-f", src).stdout)
         self.run_vrctl("get", "project", FIN, expect=1)
         self.assertIn("35 created", self.run_vrctl("create", "-f", src).stdout)
         p = self.run_vrctl("create", "-f", src, expect=1)
