@@ -202,7 +202,7 @@ class VrctlTest(unittest.TestCase):
         self.run_vrctl("apply", "-f", src)
         self.assertIn("36 deleted", self.run_vrctl("delete", "-f", src).stdout)
         self.run_vrctl("get", "project", FIN, expect=1)
-        self.assertIn("35 created", self.run_vrctl("create", "-f", src).stdout)
+        self.assertIn("36 created", self.run_vrctl("create", "-f", src).stdout)
         p = self.run_vrctl("create", "-f", src, expect=1)
         self.assertIn("finance-portal.yaml: document 1 (project default-domain:finance): already exists", p.stderr)
 
