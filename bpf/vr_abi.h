@@ -144,13 +144,28 @@ struct vr_rule_key {         /* LPM over the destination port */
 enum vr_policy_action {
 	VR_ACT_DENY = 0,
 	VR_ACT_PASS = 1,
-	VR_ACT_MIRROR = 2,   /* pass, and copy to the analyzer interface */
+	VR_ACT_MIRROR = 2,   /* pass, and copy each packet to the rule's analyzer (see below) */
 };
 
 struct vr_rule {
 	__u32 action;        /* enum vr_policy_action */
-	__u32 rule_id;       /* which configured rule decided: shown by vrctl */
-	__u32 mirror_ifindex;
+	__u32 rule_id;       /* which configured rule decided: shown by vrctl, names the analyzer */
+};
+
+/*
+ * Mirroring: XDP cannot clone a frame, so each packet of a MIRROR flow is forwarded as usual
+ * and a copy (up to VR_MIRROR_MAX_BYTES, as it entered the forwarder) goes to the agent
+ * through the vr_mirror perf buffer, headed by this; the agent sends it out of the analyzer
+ * interface the rule names.
+ */
+#define VR_MIRROR_MAX_BYTES 1518
+
+struct vr_mirror_meta {
+	__u32 rule_id;
+	__u32 vrf;
+	__u16 len;           /* bytes of frame that follow */
+	__u16 pad;
+	__u32 pad2;
 };
 
 /* Flow table: VRF + 5-tuple -> the decision for the flow, made on its first packet. */
@@ -233,6 +248,8 @@ enum vr_counter {
 	VR_CNT_FLOW_NEW,          /* flows decided from the compiled tables */
 	VR_CNT_FLOW_HIT,          /* packets of known flows */
 	VR_CNT_FLOW_TABLE_FULL,   /* decided but not recorded: the table was full */
+	VR_CNT_MIRRORED,          /* packets copied to the agent for an analyzer */
+	VR_CNT_MIRROR_FAILED,     /* copies the perf buffer did not take (agent too slow) */
 	VR_CNT_MAX,
 };
 

@@ -81,6 +81,19 @@ static __always_inline struct vr_rule *vr_rule_for(__u32 src, __u32 dst, __u8 pr
 	return bpf_map_lookup_elem(&vr_rules, &k);
 }
 
+/* A copy of the frame as it is now, for the analyzer of the rule that decided the flow. */
+static __always_inline void vr_mirror_copy(struct xdp_md *ctx, __u32 vrf, __u32 rule_id)
+{
+	__u64 len = (__u64)ctx->data_end - ctx->data;
+	if (len > VR_MIRROR_MAX_BYTES)
+		len = VR_MIRROR_MAX_BYTES;
+	struct vr_mirror_meta meta = {.rule_id = rule_id, .vrf = vrf, .len = (__u16)len};
+	if (bpf_perf_event_output(ctx, &vr_mirror, BPF_F_CURRENT_CPU | (len << 32), &meta, sizeof(meta)))
+		vr_count(VR_CNT_MIRROR_FAILED);
+	else
+		vr_count(VR_CNT_MIRRORED);
+}
+
 static __always_inline void vr_flow_reverse(const struct vr_flow_key *f, __u32 vrf, struct vr_flow_key *r)
 {
 	r->vrf = vrf;
@@ -156,6 +169,8 @@ static __always_inline __u32 vr_flow_decide(struct xdp_md *ctx, __u32 vrf, void 
 		if (l4.tcp_flags & (VR_TCP_FIN | VR_TCP_RST))
 			flow->flags |= VR_FLOW_F_CLOSING;
 		vr_count(VR_CNT_FLOW_HIT);
+		if (flow->action == VR_ACT_MIRROR)
+			vr_mirror_copy(ctx, vrf, flow->rule_id);
 		return flow->action;
 	}
 
@@ -174,6 +189,8 @@ static __always_inline __u32 vr_flow_decide(struct xdp_md *ctx, __u32 vrf, void 
 	if (l4.tcp_flags & (VR_TCP_FIN | VR_TCP_RST))
 		f.flags |= VR_FLOW_F_CLOSING;
 	vr_count(VR_CNT_FLOW_NEW);
+	if (f.action == VR_ACT_MIRROR)
+		vr_mirror_copy(ctx, vrf, f.rule_id);
 	/* Each entry names the VRF of the other: the reply starts in the destination's VRF when
 	 * the route crossed into another network on this host. */
 	__u32 rvrf = vr_return_vrf(vrf, fwd);

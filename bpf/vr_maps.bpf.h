@@ -98,6 +98,13 @@ struct {
 	__type(value, struct vr_flow);
 } vr_flows SEC(".maps");
 
+/* Copies of mirrored packets for the agent (struct vr_mirror_meta, then the frame). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} vr_mirror SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VR_CNT_MAX);

@@ -1,5 +1,6 @@
 #include "controller/list_all.h"
 #include "controller/policy_feed.h"
+#include "controller/tap_name.h"
 
 #include <spdlog/spdlog.h>
 
@@ -64,10 +65,16 @@ json PolicyFeed::compiled(const Principal& who) {
         if (vrf_names.count(e.vrf)) epgs.push_back({{"vrf", vrf_names[e.vrf]}, {"prefix", e.prefix.str()}, {"epg", e.epg}});
       for (auto& r : c.rules)
         rules.push_back({{"src_epg", r.src_epg}, {"dst_epg", r.dst_epg}, {"proto", r.protocol}, {"port", r.port},
-                         {"port_len", r.port_len}, {"action", r.action == vrfabric::policy::Action::Pass ? "pass" : "deny"},
+                         {"port_len", r.port_len}, {"action", r.action != vrfabric::policy::Action::Pass ? "deny" : c.mirrors.count(r.rule_id) ? "mirror" : "pass"},
                          {"rule_id", r.rule_id}});
       for (auto& [id, text2] : c.rule_descriptions) desc[std::to_string(id)] = text2;
-      result = {{"epgs", epgs}, {"rules", rules}, {"descriptions", desc}, {"connections", c.connections}};
+      // Analyzers by the name their veth has on whichever host they live on.
+      std::map<std::string, std::string> taps;
+      for (auto& v : objects["virtual-machine-interface"]) taps[join(v["fq_name"])] = tap_name(v.value("uuid", ""));
+      json analyzers = json::object();
+      for (auto& [id, vmi] : c.mirrors) analyzers[std::to_string(id)] = taps[vmi];
+      result = {{"epgs", epgs},         {"rules", rules},       {"descriptions", desc},
+                {"analyzers", analyzers}, {"connections", c.connections}};
       spdlog::info("policy compiled at revision {}: {} endpoint-group entries, {} rules", rev, epgs.size(), rules.size());
     } catch (const std::exception& e) {
       // Fail closed: every workload address in a group of its own and no rule passes.

@@ -47,7 +47,8 @@ inline constexpr const char* kSchemaJson = R"json(
       "dst_networks": {"type": "list<string>", "required": true},
       "src_ports":    "list<port_range>",
       "dst_ports":    "list<port_range>",
-      "action":       {"enum": ["pass", "deny"], "required": true}
+      "action":       {"enum": ["pass", "deny"], "required": true},
+      "mirror_to":    {"type": "string", "help": "fq_name of a virtual-machine-interface (the analyzer) that gets a copy of the passed traffic"}
     },
     "sg_rule": {
       "direction":    {"enum": ["ingress", "egress"], "required": true},
@@ -179,7 +180,8 @@ inline constexpr const char* kSchemaJson = R"json(
        "service":    "fw_service",
        "endpoint_1": {"type": "fw_endpoint", "required": true},
        "endpoint_2": {"type": "fw_endpoint", "required": true},
-       "match_tags": {"type": "list<name>", "help": "tag types whose values must be equal on both ends, e.g. [deployment]"}
+       "match_tags": {"type": "list<name>", "help": "tag types whose values must be equal on both ends, e.g. [deployment]"},
+       "mirror_to":  {"type": "string", "help": "fq_name of a virtual-machine-interface (the analyzer) that gets a copy of the passed traffic"}
      },
      "refs": {
        "service_group_refs": {"to": "service-group"},

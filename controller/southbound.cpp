@@ -1,5 +1,6 @@
 #include "controller/list_all.h"
 #include "controller/southbound.h"
+#include "controller/tap_name.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -51,13 +52,6 @@ std::string route_target(const json& vn) {
     return rt.rfind("target:", 0) == 0 ? rt.substr(7) : rt;
   }
   return "";
-}
-
-std::string tap_name(const std::string& uuid) {
-  std::string hex;
-  for (char c : uuid)
-    if (c != '-') hex += c;
-  return "tap" + hex.substr(hex.size() - 11);
 }
 
 struct Subnet {

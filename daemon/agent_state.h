@@ -105,6 +105,7 @@ struct PolicySpec {
   std::vector<Epg> epgs;
   std::vector<std::pair<vr_rule_key, vr_rule>> rules;
   std::map<uint32_t, std::string> descriptions;
+  std::map<uint32_t, std::string> analyzers;  // rule id of a mirroring pass -> interface name
 };
 
 // Told of every local change that other hosts must learn of (the EVPN advertiser).

@@ -122,6 +122,7 @@ Datapath::~Datapath() {
 int Datapath::peer_pass_fd() const { return bpf_program__fd(skel_->progs.vr_peer_pass); }
 int Datapath::workload_prog_fd() const { return bpf_program__fd(skel_->progs.vr_workload_in); }
 int Datapath::fabric_prog_fd() const { return bpf_program__fd(skel_->progs.vr_fabric_in); }
+int Datapath::mirror_map_fd() const { return bpf_map__fd(skel_->maps.vr_mirror); }
 
 void Datapath::attach(int ifindex, int prog_fd) {
   uint32_t flags = XDP_FLAGS_DRV_MODE;
@@ -279,7 +280,7 @@ const char* Datapath::counter_name(int idx) {
       "drop_discard_nh", "drop_ttl", "drop_unknown_vni", "drop_unknown_label", "drop_bad_vxlan",
       "drop_bad_mpls", "drop_bad_gre", "drop_arp_unknown", "drop_flood", "drop_spoof",
       "drop_encap_fail", "drop_policy", "flow_new", "flow_hit",
-      "flow_table_full"};
+      "flow_table_full", "mirrored", "mirror_failed"};
   static_assert(std::size(names) == VR_CNT_MAX, "one name per enum vr_counter entry");
   return idx >= 0 && idx < VR_CNT_MAX ? names[idx] : "?";
 }

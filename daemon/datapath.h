@@ -62,6 +62,7 @@ class Datapath {
   int peer_pass_fd() const;  // for the workload end of a veth, attached in its namespace
   int workload_prog_fd() const;
   int fabric_prog_fd() const;
+  int mirror_map_fd() const;  // perf buffer of mirrored packets (struct vr_mirror_meta + frame)
 
   void set_iface(uint32_t ifindex, const vr_iface& ifc);
   void del_iface(uint32_t ifindex);

@@ -18,6 +18,7 @@
 #include "controller_sync.h"
 #include "evpn_agent.h"
 #include "flow_aging.h"
+#include "mirror_relay.h"
 #include "local_api.h"
 
 using namespace vrfabric;
@@ -128,6 +129,7 @@ int main(int argc, char** argv) {
       state.set_observer(evpn.get());
     }
     FlowAger ager(dp, state_mu);
+    MirrorRelay mirror(state, state_mu);
     LocalApiServer api(state, state_mu, opt.values["socket"]);
     api.start();
     std::unique_ptr<ControllerSync> sync;

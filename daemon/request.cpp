@@ -109,6 +109,16 @@ PolicySpec policy_spec(const json& j) {
   if (auto it = j.find("descriptions"); it != j.end() && it->is_object())
     for (auto& [id, text] : it->items())
       if (text.is_string()) p.descriptions[static_cast<uint32_t>(std::strtoul(id.c_str(), nullptr, 10))] = text;
+  if (auto it = j.find("analyzers"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) throw AgentError("field 'policy.analyzers' must map rule ids to interface names");
+    for (auto& [id, name] : it->items()) {
+      char* end = nullptr;
+      unsigned long rule = std::strtoul(id.c_str(), &end, 10);
+      if (id.empty() || *end || rule > UINT32_MAX || !name.is_string())
+        throw AgentError(fmt::format("policy.analyzers: '{}' -> {} is not a rule id and an interface name", id, name.dump()));
+      p.analyzers[static_cast<uint32_t>(rule)] = name;
+    }
+  }
   return p;
 }
 

@@ -69,7 +69,7 @@ struct Request {
 std::optional<dhcp::Lease> lease(const Request& r);          // field "dhcp"
 InterfaceSpec interface_spec(const Request& r);              // name, vrf, mac, netns, peer_name, ips, dhcp
 Vrf vrf_spec(const Request& r);                              // name, vni, route_target, encap
-// {"epgs": [{"vrf", "prefix", "epg"}], "rules": [{"src_epg", "dst_epg", "proto", "port",
+// {"epgs": [{"vrf", "prefix", "epg"}], "analyzers": {"RULE_ID": "interface"}, "rules": [{"src_epg", "dst_epg", "proto", "port",
 //  "port_len", "action": "pass"|"deny"|"mirror", "rule_id"}], "descriptions": {"ID": "text"}}
 PolicySpec policy_spec(const json& j);
 

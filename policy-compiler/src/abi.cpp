@@ -35,9 +35,8 @@ AbiTables to_abi(const CompiledPolicy& c) {
   }
   for (const auto& r : c.rules) {
     vr_rule v{};
-    v.action = r.action == Action::Pass ? VR_ACT_PASS : VR_ACT_DENY;
+    v.action = r.action != Action::Pass ? VR_ACT_DENY : c.mirrors.count(r.rule_id) ? VR_ACT_MIRROR : VR_ACT_PASS;
     v.rule_id = r.rule_id;
-    v.mirror_ifindex = 0;
     t.rules.push_back({to_abi_key(r), v});
   }
   return t;

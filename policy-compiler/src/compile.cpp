@@ -35,6 +35,7 @@ CompiledPolicy compile(const PolicyInput& input) {
   out.epgs = std::move(groups.epgs);
   out.interfaces = std::move(groups.interfaces);
   out.epg_entries = std::move(groups.entries);
+  out.mirrors = ids.take_mirrors();
   out.rule_descriptions = ids.take();
   return out;
 }

@@ -20,6 +20,10 @@ std::vector<SequencedRef> by_sequence(std::vector<SequencedRef> refs) {
 
 const char* direction_name(SgDirection d) { return d == SgDirection::Ingress ? "ingress" : "egress"; }
 
+std::string mirror_note(const std::string& analyzer) {
+  return analyzer.empty() ? "" : ", mirrored to " + short_name(analyzer);
+}
+
 }  // namespace
 
 LayerBuilder::LayerBuilder(const Index& ix, const std::vector<Epg>& epgs, RuleIds& ids) : ix_(ix) {
@@ -34,8 +38,12 @@ LayerBuilder::LayerBuilder(const Index& ix, const std::vector<Epg>& epgs, RuleId
       sg_ids_[{sg.name, k}] = ids.add("security-group " + short_name(sg.name) + " " +
                                       direction_name(sg.rules[k].direction) + " #" + std::to_string(k + 1));
   for (const auto& np : in.network_policies)
-    for (size_t k = 0; k < np.rules.size(); ++k)
-      np_ids_[{np.name, k}] = ids.add("network-policy " + short_name(np.name) + " #" + std::to_string(k + 1));
+    for (size_t k = 0; k < np.rules.size(); ++k) {
+      uint32_t id = ids.add("network-policy " + short_name(np.name) + " #" + std::to_string(k + 1) +
+                            mirror_note(np.rules[k].mirror_to));
+      ids.mirror(id, np.rules[k].mirror_to);
+      np_ids_[{np.name, k}] = id;
+    }
 
   index_groups(epgs);
   for (const auto& aps : in.application_policy_sets) {
@@ -44,8 +52,10 @@ LayerBuilder::LayerBuilder(const Index& ix, const std::vector<Epg>& epgs, RuleId
       for (const auto& rref : by_sequence(ix.firewall_policies.at(pref.name)->rules)) {
         const FirewallRule* r = ix.firewall_rules.at(rref.name);
         FwItem item{r, ids.add("firewall-rule " + short_name(r->name) + " (aps " + short_name(aps.name) +
-                               ", policy " + short_name(pref.name) + ", seq " + sequence_text(rref.sequence) + ")"),
+                               ", policy " + short_name(pref.name) + ", seq " + sequence_text(rref.sequence) + ")" +
+                               mirror_note(r->mirror_to)),
                     {}, {}, {}};
+        ids.mirror(item.id, r->mirror_to);
         Verdict v{r->action, item.id};
         std::vector<Service> services = r->services;
         for (const auto& g : r->service_groups) {

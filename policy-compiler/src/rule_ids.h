@@ -1,5 +1,6 @@
 #pragma once
-// rule_id -> description: what an operator reads when vrctl shows which rule decided a flow.
+// rule_id -> description: what an operator reads when vrctl shows which rule decided a flow;
+// and which rule ids mirror their flows to an analyzer interface.
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -29,15 +30,26 @@ class RuleIds {
       std::string d = "pass:";
       for (size_t i = 0; i < ids.size(); ++i) d += (i ? " + " : " ") + descriptions_.at(ids[i]);
       it->second = add(std::move(d));
+      // A pass any of whose rules mirrors is mirrored (to the first such rule's analyzer).
+      for (uint32_t id : ids)
+        if (auto m = mirrors_.find(id); m != mirrors_.end()) {
+          mirrors_.emplace(it->second, m->second);
+          break;
+        }
     }
     return it->second;
   }
+  void mirror(uint32_t id, const std::string& analyzer) {
+    if (!analyzer.empty()) mirrors_[id] = analyzer;
+  }
+  std::map<uint32_t, std::string> take_mirrors() { return std::move(mirrors_); }
   const std::string& description(uint32_t id) const { return descriptions_.at(id); }
   std::map<uint32_t, std::string> take() { return std::move(descriptions_); }
 
  private:
   std::map<uint32_t, std::string> descriptions_;
   std::map<std::vector<uint32_t>, uint32_t> combos_;
+  std::map<uint32_t, std::string> mirrors_;  // rule id -> analyzer interface
 };
 
 }  // namespace vrfabric::policy::detail

@@ -180,6 +180,12 @@ void index_endpoints(Index& ix, const PolicyInput& in) {
 }
 
 void index_rules(Index& ix, const PolicyInput& in) {
+  // A copy goes to an analyzer only for traffic the rule lets through.
+  auto check_mirror = [&](const std::string& analyzer, Action action, const std::string& obj, const std::string& field) {
+    if (analyzer.empty()) return;
+    require(ix.interfaces, analyzer, obj, field, "virtual-machine-interface");
+    if (action != Action::Pass) throw PolicyError(obj, field, "only a pass rule can mirror");
+  };
   for (const auto& sg : in.security_groups) {
     for (size_t k = 0; k < sg.rules.size(); ++k) {
       const auto& r = sg.rules[k];
@@ -213,6 +219,7 @@ void index_rules(Index& ix, const PolicyInput& in) {
       }
       for (const auto& pr : r.src_ports) check_all_ports(pr, obj, field + ".src_ports");
       for (const auto& pr : r.dst_ports) check_ports(pr, obj, field + ".dst_ports");
+      check_mirror(r.mirror_to, r.action, obj, field + ".mirror_to");
     }
   }
   auto check_service = [](const Service& s, const std::string& obj, const std::string& field) {
@@ -231,6 +238,7 @@ void index_rules(Index& ix, const PolicyInput& in) {
   }
   for (const auto& r : in.firewall_rules) {
     std::string obj = "firewall-rule " + r.name;
+    check_mirror(r.mirror_to, r.action, obj, "mirror_to");
     for (size_t k = 0; k < r.services.size(); ++k)
       check_service(r.services[k], obj, "service");
     for (const auto& g : r.service_groups)

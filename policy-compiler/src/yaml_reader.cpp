@@ -305,6 +305,7 @@ class Reader {
            rule.src_ports = port_ranges(r, "src_ports");
            rule.dst_ports = port_ranges(r, "dst_ports");
            rule.action = choose(r, "action", kActions);
+           rule.mirror_to = r.str("mirror_to");
            r.done();
            np.rules.push_back(std::move(rule));
          });
@@ -332,6 +333,7 @@ class Reader {
          r.endpoint_1 = endpoint(Obj(o.get("endpoint_1"), o.name()));
          r.endpoint_2 = endpoint(Obj(o.get("endpoint_2"), o.name()));
          r.match_tags = o.strings("match_tags");
+         r.mirror_to = o.str("mirror_to");
          in_.firewall_rules.push_back(std::move(r));
        }},
       {"firewall-policy", [this](Obj& o, const std::string& n) {

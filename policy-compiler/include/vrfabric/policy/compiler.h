@@ -82,6 +82,7 @@ struct CompiledPolicy {
   std::vector<EpgEntry> epg_entries;
   std::vector<RuleEntry> rules;
   std::map<uint32_t, std::string> rule_descriptions;  // rule_id -> which rule(s) decided
+  std::map<uint32_t, std::string> mirrors;  // rule_id of a mirroring pass -> analyzer interface
 };
 
 CompiledPolicy compile(const PolicyInput& input);  // throws PolicyError on bad input

@@ -92,6 +92,7 @@ struct NetworkPolicyRule {
   std::vector<PortRange> src_ports;       // must be all ports: the datapath keys on dport only
   std::vector<PortRange> dst_ports;       // empty: all ports
   Action action = Action::Pass;
+  std::string mirror_to;                  // analyzer interface (fq_name) copied the flow's packets
 };
 
 struct NetworkPolicy {
@@ -140,6 +141,7 @@ struct FirewallRule {
   std::vector<std::string> service_groups;   // and/or service-group refs; none at all: any
   FirewallEndpoint endpoint_1, endpoint_2;
   std::vector<std::string> match_tags;       // tag types whose values must be equal on both ends
+  std::string mirror_to;                     // analyzer interface (fq_name) copied the flow's packets
 };
 
 struct FirewallPolicy {
