@@ -111,6 +111,28 @@ TEST_CASE("network policy between networks: it must be attached to both") {
   }
 }
 
+TEST_CASE("a mirroring rule marks its passes, also when combined with other layers") {
+  PolicyInput in = two_networks();
+  auto rule = np_rule("p:red", "p:blue", Action::Pass, TCP, {{80, 80}}, Direction::Both);
+  rule.mirror_to = "p:r2";
+  in.network_policies = {{"p:red-blue", {rule}}, {"p:plain", {np_rule("p:red", "p:blue", Action::Pass, TCP, {{80, 80}}, Direction::Both)}}};
+  in.networks[0].policies = {{"p:red-blue", 1}};
+  in.networks[1].policies = {{"p:plain", 1}};
+  auto c = compile(in);
+  auto d = evaluate(c, c.vrfs.at("p:red"), ip("10.1.0.1"), ip("10.2.0.1"), TCP, 80);
+  REQUIRE(d.action == Action::Pass);
+  // Two layers passed (red's policy and blue's): the combined id mirrors to red's analyzer.
+  CHECK(c.mirrors.at(d.rule_id) == "p:r2");
+  CHECK(c.rule_descriptions.at(d.rule_id).find("mirrored to r2") != std::string::npos);
+  auto t = to_abi(c);
+  int mirrored = 0;
+  for (const auto& r : t.rules) mirrored += r.value.action == VR_ACT_MIRROR;
+  CHECK(mirrored > 0);
+  // What does not pass through the mirroring rule is not mirrored.
+  auto inside = evaluate(c, c.vrfs.at("p:red"), ip("10.1.0.1"), ip("10.1.0.2"), TCP, 80);
+  CHECK(c.mirrors.count(inside.rule_id) == 0);
+}
+
 TEST_CASE("overlapping port ranges: the earlier rule wins, tables hold disjoint intervals") {
   PolicyInput in = two_networks();
   for (std::string t : {"application=shop", "tier=a", "tier=b"})

@@ -118,3 +118,17 @@ TEST_CASE("ambiguities") {
   in.networks[1].vrf = 7;
   CHECK(error_of(in) == "virtual-network p:blue: vrf: VRF 7 already used by p:red");
 }
+
+TEST_CASE("mirror_to names an existing interface, on pass rules only") {
+  PolicyInput in = base();
+  in.firewall_rules[0].mirror_to = "p:nowhere";
+  CHECK(error_of(in) == "firewall-rule p:r1: mirror_to: unknown virtual-machine-interface \"p:nowhere\"");
+  in.firewall_rules[0].mirror_to = "p:r2";
+  CHECK(error_of(in) == "(no error)");
+  in.firewall_rules[0].action = Action::Deny;
+  CHECK(error_of(in) == "firewall-rule p:r1: mirror_to: only a pass rule can mirror");
+  in = base();
+  in.network_policies = {{"p:np", {np_rule("any", "any", Action::Deny)}}};
+  in.network_policies[0].rules[0].mirror_to = "p:r2";
+  CHECK(error_of(in) == "network-policy p:np: rules[0].mirror_to: only a pass rule can mirror");
+}

@@ -42,7 +42,7 @@ inline SecurityGroupRule sg_rule(SgDirection dir, uint8_t proto, std::vector<Por
 inline NetworkPolicyRule np_rule(std::string src, std::string dst, Action a, uint8_t proto = kAnyProtocol,
                                  std::vector<PortRange> ports = {}, Direction d = Direction::Forward) {
   return {.direction = d, .protocol = proto, .src_networks = {std::move(src)}, .dst_networks = {std::move(dst)}, .src_ports = {},
-          .dst_ports = std::move(ports), .action = a};
+          .dst_ports = std::move(ports), .action = a, .mirror_to = {}};
 }
 
 // A firewall rule from endpoint tags (no tags: any) over optional services.
