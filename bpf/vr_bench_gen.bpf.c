@@ -4,11 +4,12 @@
  *
  * vr_gen_tx: the traffic generator. Run with BPF_PROG_TEST_RUN in live-frames mode on a
  * workload's interface, XDP_TX sends each frame out of it, so packets enter the path under
- * test without a userspace sender (socket, skb) in the way. With new_flows set, every frame
- * gets the next UDP port pair, so that each packet is the first of a new flow, and its
- * Ethernet, IP and UDP headers are rewritten from the template first: live frames are
- * recycled without resetting their contents, and a routing path (TTL, MAC rewrite) would
- * otherwise send its own rewritten headers around again.
+ * test without a userspace sender (socket, skb) in the way. With mode VR_GEN_SAME_FLOW or
+ * VR_GEN_NEW_FLOWS, each frame's Ethernet, IP and UDP headers are first rewritten from the
+ * template: live frames are recycled without resetting their contents, and a routing path
+ * (TTL, MAC rewrite) would otherwise send its own rewritten headers around again. With
+ * VR_GEN_NEW_FLOWS every frame also gets the next UDP port pair, so that each packet is the
+ * first of a new flow.
  *
  * vr_sink_drop: the receiver. Attached on the receiving workload's interface, it counts each
  * IPv4 UDP frame (what the generator sends; not the workload's own IPv6 chatter) and the time
@@ -29,7 +30,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define VR_GEN_HDR_LEN 42 /* Ethernet + IPv4 + UDP */
 
-const volatile __u32 new_flows = 0;
+enum { VR_GEN_PLAIN, VR_GEN_SAME_FLOW, VR_GEN_NEW_FLOWS };
+
+const volatile __u32 mode = VR_GEN_PLAIN;
 __u32 sequence = 0;
 /* The frame's headers as userspace built them (set before loading). */
 __u8 template_hdr[VR_GEN_HDR_LEN] = {};
@@ -37,7 +40,7 @@ __u8 template_hdr[VR_GEN_HDR_LEN] = {};
 SEC("xdp")
 int vr_gen_tx(struct xdp_md *ctx)
 {
-	if (new_flows) {
+	if (mode != VR_GEN_PLAIN) {
 		void *data = (void *)(long)ctx->data;
 		void *data_end = (void *)(long)ctx->data_end;
 		struct ethhdr *eth = data;
@@ -48,6 +51,8 @@ int vr_gen_tx(struct xdp_md *ctx)
 		if (data + VR_GEN_HDR_LEN > data_end)
 			return XDP_ABORTED;
 		__builtin_memcpy(data, template_hdr, VR_GEN_HDR_LEN);
+		if (mode != VR_GEN_NEW_FLOWS)
+			return XDP_TX;
 		__u32 seq = sequence++; /* one generator runs on one CPU */
 		/* 64000 source ports x 16 destination ports: 1,024,000 distinct flows before
 		 * repeating. UDP checksum stays 0 (none) so no checksum needs fixing. */

@@ -1,9 +1,13 @@
 // vr-trafficgen: sends COUNT 64-byte UDP frames out of an interface inside a network namespace
 // at the rate the path beyond it accepts, using BPF_PROG_TEST_RUN live frames and an XDP_TX
 // program (no socket, skb or userspace copy per packet).
-//   vr-trafficgen NETNS IFNAME DST_MAC SRC_MAC SRC_IP DST_IP COUNT [new-flows]
+//   vr-trafficgen NETNS IFNAME DST_MAC SRC_MAC SRC_IP DST_IP COUNT [new-flows|same-flow]
 //                 [sink NETNS IFNAME] [pass NETNS IFNAME]
 // new-flows: every packet carries another UDP port pair, so each is the first of a new flow.
+// same-flow: every packet is the same flow (UDP port 1023 to 10000). Both rewrite each
+// frame's headers from the template before sending it (live frames come back as the path
+// left them); without either, the frame goes out again as the path left it (fine for paths
+// that do not rewrite it in place).
 // sink: replaces whatever XDP program is on IFNAME in that namespace with a count-and-drop
 // program (IPv4 UDP frames counted) for the duration of the run, waits until the frames in
 // flight have arrived, and also prints how many arrived and the seconds from the start of
@@ -54,8 +58,8 @@ std::vector<uint8_t> frame(const char* dmac, const char* smac, const char* sip, 
   ip[10] = static_cast<uint8_t>(~sum >> 8);
   ip[11] = static_cast<uint8_t>(~sum);
   uint8_t* udp = ip + 20;
-  udp[0] = 0x30, udp[1] = 0x39;  // 12345
-  udp[2] = 0x00, udp[3] = 0x09;  // discard
+  udp[0] = 0x03, udp[1] = 0xff;  // 1023: new-flows uses 1024 and up
+  udp[2] = 0x27, udp[3] = 0x10;  // 10000
   udp[5] = 26;
   return f;
 }
@@ -109,7 +113,7 @@ bool sink_read(const vr_bench_gen* skel, uint64_t& packets, uint64_t& last_ns) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool new_flows = false;
+  uint32_t mode = 0;  // the mode enum of vr_bench_gen.bpf.c: plain, same flow, new flows
   const char* sink_ns = nullptr;
   const char* sink_if = nullptr;
   const char* pass_ns = nullptr;
@@ -118,7 +122,9 @@ int main(int argc, char** argv) {
   for (int i = 8; ok && i < argc; ++i) {
     std::string a = argv[i];
     if (a == "new-flows") {
-      new_flows = true;
+      mode = 2;
+    } else if (a == "same-flow") {
+      mode = 1;
     } else if (a == "sink" && i + 2 < argc) {
       sink_ns = argv[++i];
       sink_if = argv[++i];
@@ -131,14 +137,14 @@ int main(int argc, char** argv) {
   }
   if (!ok) {
     std::fprintf(stderr,
-                 "usage: vr-trafficgen NETNS IFNAME DST_MAC SRC_MAC SRC_IP DST_IP COUNT [new-flows] "
+                 "usage: vr-trafficgen NETNS IFNAME DST_MAC SRC_MAC SRC_IP DST_IP COUNT [new-flows|same-flow] "
                  "[sink NETNS IFNAME] [pass NETNS IFNAME]\n");
     return 2;
   }
   auto f = frame(argv[3], argv[4], argv[5], argv[6]);
   auto* skel = vr_bench_gen__open();
   if (skel) {
-    skel->rodata->new_flows = new_flows;
+    skel->rodata->mode = mode;
     static_assert(sizeof skel->bss->template_hdr <= 60);
     std::memcpy(skel->bss->template_hdr, f.data(), sizeof skel->bss->template_hdr);
   }

@@ -49,9 +49,10 @@ with open(os.path.join(HERE, "..", "..", "bpf", "vr_abi.h")) as _abi:
     VR_MAX_FLOWS = int(re.search(r"#define VR_MAX_FLOWS (\d+)", _abi.read()).group(1))
 
 
-def blast(src_ns, dst_mac, dst_ns, *extra):
-    """Sends PACKETS new flows from src_ns; returns (sent, delivered, seconds to the last)."""
-    out = sh(GEN, src_ns, "eth0", dst_mac, A, SRC, DST, PACKETS, "new-flows", "sink", dst_ns, "eth0", *extra,
+def blast(kind, src_ns, dst_mac, dst_ns, *extra):
+    """Sends PACKETS (kind new-flows or same-flow) from src_ns; returns (sent, delivered,
+    seconds from the first sent to the last delivered)."""
+    out = sh(GEN, src_ns, "eth0", dst_mac, A, SRC, DST, PACKETS, kind, "sink", dst_ns, "eth0", *extra,
              timeout=900).stdout.split()
     sent, delivered, secs = int(out[0]), int(out[2]), float(out[3])
     assert delivered > 0 and secs > 0, f"nothing arrived: {out}"
@@ -70,10 +71,13 @@ def ours(n):
                       "rule_id": 1})
         h.api("policy.apply", policy={"epgs": [{"vrf": "red", "prefix": f"{SRC}/32", "epg": 1},
                                               {"vrf": "red", "prefix": f"{DST}/32", "epg": 2}], "rules": rules})
-        sent, got, secs = blast(w1.ns, ROUTER_MAC, w2.ns)
+        sent, got, secs = blast("new-flows", w1.ns, ROUTER_MAC, w2.ns)
         c = h.counters()
         assert c["flow_new"] >= got and c["routed"] >= got, f"the packets were not new routed flows: {c}"
-        return sent, got, secs, f"flow_table_full {c.get('flow_table_full', 0)}"
+        _, est_got, est_secs = blast("same-flow", w1.ns, ROUTER_MAC, w2.ns)
+        c2 = h.counters()
+        assert c2["flow_hit"] - c.get("flow_hit", 0) >= est_got - 1, f"the same flow was not an established one: {c2}"
+        return sent, got, secs, est_got / est_secs, f"flow_table_full {c.get('flow_table_full', 0)}"
 
 
 def conntrack_stats(ns):
@@ -109,7 +113,7 @@ def kernel(n):
         ruleset = f"""table inet vrbench {{
   chain forward {{
     type filter hook forward priority 0; policy drop;
-    ct state established,related accept
+    ct state established,related counter accept
 {fillers}
     ip saddr {SRC} ip daddr {DST} udp dport 10000-10015 ct state new accept
   }}
@@ -123,20 +127,33 @@ def kernel(n):
         assert PACKETS <= ct_max, f"{PACKETS} flows do not fit nf_conntrack_max {ct_max}"
         gw_mac = sh("cat", "/sys/class/net/wl0/address", ns=h.name).stdout.strip()
         # The host end takes the generator's XDP frames through an XDP_PASS program.
-        sent, got, secs = blast(nss[0], gw_mac, nss[1], "pass", h.name, "wl0")
+        pass_wl0 = ("pass", h.name, "wl0")
+        sent, got, secs = blast("new-flows", nss[0], gw_mac, nss[1], *pass_wl0)
         count = int(sh("cat", "/proc/sys/net/netfilter/nf_conntrack_count", ns=h.name).stdout)
         st = conntrack_stats(h.name)
         # Unreplied UDP entries live 30 s: every delivered packet must still have its own.
         assert count >= got, f"conntrack did not track every flow ({count} entries, {got} delivered)"
-        return sent, got, secs, f"ct entries {count}, drop {st['drop']}, early_drop {st['early_drop']}"
+        # One established flow: its first packet, a reply from the receiver (UDP conntrack
+        # entries are "new" until one), then the run.
+        sh(GEN, nss[0], "eth0", gw_mac, A, SRC, DST, 1, "same-flow", *pass_wl0)
+        sh("python3", "-c", "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+           f"s.bind(('{DST}', 10000)); s.sendto(b'reply', ('{SRC}', 1023))", ns=nss[1])
+        _, est_got, est_secs = blast("same-flow", nss[0], gw_mac, nss[1], *pass_wl0)
+        established = int(re.search(r"established,related counter packets (\d+)",
+                                    sh("nft", "list", "chain", "inet", "vrbench", "forward", ns=h.name).stdout).group(1))
+        assert established >= est_got, f"the one flow was not established ({established} of {est_got} packets)"
+        return sent, got, secs, est_got / est_secs, f"ct entries {count}, drop {st['drop']}, early_drop {st['early_drop']}"
 
 
 def main():
     flows = min(PACKETS, FLOW_SPACE)
     print(f"\nNew UDP flows per second, {PACKETS} packets per run, each the first of a new flow, {RUNS} runs.")
     print("Measured: packets counted by the same XDP count-and-drop program on the receiving workload,")
-    print("divided by the time from the first packet sent to the last one received; both setups")
-    print("routed between two subnets on one host, driven by the same in-kernel XDP generator on one core.")
+    print("divided by the time from the first packet sent to the last one received; both setups route")
+    print("between two subnets on one host, driven by the same in-kernel XDP generator on one core.")
+    print("'1 flow pps': the same path and generator, every packet of one established flow (the cost")
+    print("of the path without setting up flows); setup ns = 1/new-flow rate - 1/one-flow rate: what")
+    print("a new flow adds to the path.")
     if PACKETS > FLOW_SPACE:
         print(f"NOTE: the generator repeats after {FLOW_SPACE} flows: later packets are not new flows.")
     if flows * 2 > VR_MAX_FLOWS:
@@ -145,26 +162,32 @@ def main():
     else:
         print(f"Flow tables: {flows} flows use {2 * flows} of {VR_MAX_FLOWS} vrfabric entries; "
               "conntrack one entry each (checked against nf_conntrack_max).")
-    header = (f"{'run':>4} {'rules':>6} {'vrfabric flows/s':>17} {'delivered/sent':>15} "
-              f"{'kernel conntrack+nft flows/s':>29} {'delivered/sent':>15} {'ratio':>6}")
-    print(header)
-    rates = {n: ([], []) for n in (10, 1000, 10000)}
+    print(f"\n{'':11}{'------------- vrfabric XDP -------------':>42} {'-------- kernel conntrack + nftables ---------':>47}")
+    print(f"{'run':>4} {'rules':>6} {'new flows/s':>12} {'delivered/sent':>15} {'1 flow pps':>12} "
+          f"{'new flows/s':>12} {'delivered/sent':>15} {'1 flow pps':>12} {'ratio':>6}")
+    results = {n: [] for n in (10, 1000, 10000)}
     for run in range(1, RUNS + 1):
         for n in (10, 1000, 10000):
-            s1, g1, t1, note1 = ours(n)
-            s2, g2, t2, note2 = kernel(n)
+            s1, g1, t1, e1, note1 = ours(n)
+            s2, g2, t2, e2, note2 = kernel(n)
             r1, r2 = g1 / t1, g2 / t2
-            rates[n][0].append(r1)
-            rates[n][1].append(r2)
-            print(f"{run:>4} {n:>6} {r1:>17,.0f} {f'{g1}/{s1}':>15} {r2:>29,.0f} {f'{g2}/{s2}':>15} {r1 / r2:>5.1f}x"
-                  f"   ({note1}; {note2})", flush=True)
-    print(f"\nMedian of {RUNS} runs (min-max):")
-    print(f"{'rules':>6} {'vrfabric flows/s':>27} {'kernel conntrack+nft flows/s':>29} {'ratio':>6}")
-    for n, (ours_r, kern_r) in rates.items():
+            results[n].append((r1, r2, 1e9 / r1 - 1e9 / e1, 1e9 / r2 - 1e9 / e2))
+            print(f"{run:>4} {n:>6} {r1:>12,.0f} {f'{g1}/{s1}':>15} {e1:>12,.0f} "
+                  f"{r2:>12,.0f} {f'{g2}/{s2}':>15} {e2:>12,.0f} {r1 / r2:>5.1f}x   ({note1}; {note2})", flush=True)
+    print(f"\nMedian of {RUNS} runs [min-max]:")
+    print(f"{'rules':>6} {'vrfabric flows/s':>28} {'kernel flows/s':>26} {'ratio':>6}"
+          f"   {'setup ns/flow vrfabric':>22} {'kernel':>8} {'ratio':>6}")
+
+    def col(values, scale, fmt):
+        return (f"{statistics.median(values) / scale:{fmt}} "
+                f"[{min(values) / scale:{fmt}}-{max(values) / scale:{fmt}}]")
+
+    for n, rows in results.items():
+        ours_r, kern_r, ours_ns, kern_ns = (list(c) for c in zip(*rows))
         m1, m2 = statistics.median(ours_r), statistics.median(kern_r)
-        spread1 = f"{min(ours_r) / 1000:,.0f}k-{max(ours_r) / 1000:,.0f}k"
-        spread2 = f"{min(kern_r) / 1000:,.0f}k-{max(kern_r) / 1000:,.0f}k"
-        print(f"{n:>6} {m1:>12,.0f} ({spread1:>12}) {m2:>14,.0f} ({spread2:>12}) {m1 / m2:>5.1f}x")
+        n1, n2 = statistics.median(ours_ns), statistics.median(kern_ns)
+        print(f"{n:>6} {col(ours_r, 1, ',.0f'):>28} {col(kern_r, 1, ',.0f'):>26} {m1 / m2:>5.1f}x"
+              f"   {n1:>22,.0f} {n2:>8,.0f} {n2 / n1:>5.1f}x")
 
 
 if __name__ == "__main__":
