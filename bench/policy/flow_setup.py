@@ -1,30 +1,36 @@
 """New flows set up per second: the vrfabric XDP flow table deciding each flow's first packet
 from compiled policy, versus the Linux kernel's conntrack with an equivalent nftables rule
 set, routing between two workloads (namespaces, two subnets) on one host, with the rule set
-padded to N rules (the matching rule last).
+padded to N rules (10, 1,000, 10,000; the matching rule last).
 
 Both setups get the same generator and the same receiver, so that what differs is the path
 under test:
 - the generator is vr-trafficgen new-flows: BPF_PROG_TEST_RUN live frames on the sending
   workload's eth0, an XDP program giving every frame the next UDP port pair (1,024,000
   distinct flows before one repeats) and XDP_TX sending it into the veth, on one CPU, with
-  no socket or skb in the sender;
+  no socket or skb on the sending side;
 - the receiver is the same count-and-drop XDP program on the receiving workload's eth0 (it
   replaces the agent's vr_peer_pass there for the run), counting IPv4 UDP frames and the
   time of the last one.
-vrfabric: host end of the sender's veth runs vr_workload_in (flow decided in XDP, forward and
-reverse entries written, routed to the other workload's veth by XDP_REDIRECT).
-Kernel: host end runs an XDP_PASS program (the veth then takes XDP frames; an skb is built
-from each), the host namespace routes (ip_forward) through conntrack and an nftables forward
-chain (policy drop; established accept first, N-1 filler rules, then the matching rule with
-ct state new), then transmits into the receiver's veth.
+vrfabric: the host end of the sender's veth runs vr_workload_in (flow decided in XDP, forward
+and reverse entries written, routed with a TTL decrement, XDP_REDIRECT to the receiver's veth).
+Kernel: the host end runs an XDP_PASS program (so that the veth takes XDP frames; an skb is
+built from each), the host namespace routes (ip_forward) through conntrack and an nftables
+forward chain (policy drop; established accept first, N-1 filler rules, then the matching
+rule with ct state new), then transmits into the receiver's veth. Conntrack stays on.
 
 The rate is what the receiver counted divided by the time from the first packet sent to the
 last one received. Every counted packet is checked to have been a new flow (the agent's
-flow_new and routed counters; the host namespace's nf_conntrack_count), and neither flow
-table may fill: PACKETS must fit VR_MAX_FLOWS / 2 (a forward and a reverse entry per flow)
-and nf_conntrack_max; the vrfabric flow_table_full counter and conntrack's drop/early_drop
-statistics are shown (0 means no table filled).
+flow_new and routed counters; the host namespace's nf_conntrack_count). PACKETS should fit
+both flow tables: VR_MAX_FLOWS / 2 flows in vrfabric (a forward and a reverse entry per
+flow; the output says when it does not) and nf_conntrack_max (asserted); the flow_table_full
+counter and conntrack's drop/early_drop statistics are shown (0: no table filled).
+A measurement where the path lost packets (the generator outran softirq work it had to share
+the CPU with, so the veth rings overflowed) is repeated in a fresh fabric, up to 3 tries.
+
+For reference the same path also carries PACKETS of one established flow (the kernel's is
+made established by a reply): "1 flow pps" is the cost of the path without flow setup, and
+setup ns = 1/new-flow rate - 1/one-flow rate is what setting up a flow adds to it.
 
 usage: flow_setup.py BUILD_DIR [PACKETS [RUNS]]   (defaults: 100000 packets, 3 runs)
 """
@@ -145,6 +151,17 @@ def kernel(n):
         return sent, got, secs, est_got / est_secs, f"ct entries {count}, drop {st['drop']}, early_drop {st['early_drop']}"
 
 
+def measure(setup, n, tries=3):
+    """setup(n) in a fresh fabric until the path lost no packet (a generator with no CPU to
+    spare outruns the path's softirq work and the veth rings overflow: it happens here when
+    other work takes the CPUs); returns its result and how many tries it took."""
+    for attempt in range(1, tries + 1):
+        result = setup(n)
+        sent, got = result[0], result[1]
+        if got >= sent or attempt == tries:
+            return result, attempt
+
+
 def main():
     flows = min(PACKETS, FLOW_SPACE)
     print(f"\nNew UDP flows per second, {PACKETS} packets per run, each the first of a new flow, {RUNS} runs.")
@@ -168,8 +185,10 @@ def main():
     results = {n: [] for n in (10, 1000, 10000)}
     for run in range(1, RUNS + 1):
         for n in (10, 1000, 10000):
-            s1, g1, t1, e1, note1 = ours(n)
-            s2, g2, t2, e2, note2 = kernel(n)
+            (s1, g1, t1, e1, note1), a1 = measure(ours, n)
+            (s2, g2, t2, e2, note2), a2 = measure(kernel, n)
+            note1 += f", tries {a1}" if a1 > 1 else ""
+            note2 += f", tries {a2}" if a2 > 1 else ""
             r1, r2 = g1 / t1, g2 / t2
             results[n].append((r1, r2, 1e9 / r1 - 1e9 / e1, 1e9 / r2 - 1e9 / e2))
             print(f"{run:>4} {n:>6} {r1:>12,.0f} {f'{g1}/{s1}':>15} {e1:>12,.0f} "
