@@ -46,9 +46,7 @@ int vr_gen_tx(struct xdp_md *ctx)
 		struct ethhdr *eth = data;
 		struct iphdr *ip = (void *)(eth + 1);
 		struct udphdr *udp = (void *)(ip + 1);
-		if ((void *)(udp + 1) > data_end)
-			return XDP_ABORTED;
-		if (data + VR_GEN_HDR_LEN > data_end)
+		if ((void *)(udp + 1) > data_end) /* the VR_GEN_HDR_LEN bytes */
 			return XDP_ABORTED;
 		__builtin_memcpy(data, template_hdr, VR_GEN_HDR_LEN);
 		if (mode != VR_GEN_NEW_FLOWS)
