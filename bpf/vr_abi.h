@@ -132,6 +132,15 @@ struct vr_epg6_key {
 	__u8 addr[16];
 };
 
+/* Workload addresses (/32, /128) are most of the entries and every flow looks two up: they
+ * sit in an exact-match hash, tried before the LPM tries that hold the CIDR groups. */
+struct vr_epg_host_key {
+	__u32 vrf;
+	__u8 family;         /* 4 or 6 */
+	__u8 pad[3];
+	__u8 addr[16];       /* IPv4 in the first 4 bytes */
+};
+
 struct vr_rule_key {         /* LPM over the destination port */
 	__u32 prefixlen;     /* 32 + 32 + 8 + 8 + port prefix length (0..16) */
 	__u32 src_epg;
@@ -168,21 +177,26 @@ struct vr_mirror_meta {
 	__u32 pad2;
 };
 
-/* Flow table: VRF + 5-tuple -> the decision for the flow, made on its first packet. */
+/*
+ * Flow table: VRF + 5-tuple -> the decision for the flow, made on its first packet. Both
+ * directions of a flow share one entry: the key holds the two ends in a fixed order (see
+ * vr_flow_canonical), and VR_FLOW_F_SWAPPED says which end opened the flow. A flow routed
+ * into another network on the same host has a second entry in that network's VRF.
+ */
 #define VR_MAX_FLOWS 262144
 
 struct vr_flow_key {
 	__u32 vrf;
 	__u8 proto;
 	__u8 family;         /* 4 or 6 */
-	__be16 sport;        /* ICMP echo: the identifier, in both ports */
-	__be16 dport;
+	__be16 sport;        /* of the src end; ICMP echo: the identifier, in both ports */
+	__be16 dport;        /* of the dst end */
 	__u16 pad;
-	__u8 src[16];        /* IPv4 in the first 4 bytes */
+	__u8 src[16];        /* the lower end; IPv4 in the first 4 bytes */
 	__u8 dst[16];
 };
 
-#define VR_FLOW_F_REVERSE 0x1 /* the entry made for the return direction */
+#define VR_FLOW_F_SWAPPED 0x1 /* the flow was opened from the key's dst end */
 #define VR_FLOW_F_CLOSING 0x2 /* TCP FIN or RST seen: aged out soon */
 
 struct vr_flow {
@@ -192,9 +206,9 @@ struct vr_flow {
 	__u32 flags;         /* VR_FLOW_F_* */
 	__u32 src_epg;
 	__u32 dst_epg;
-	__u32 pair_vrf;      /* VRF of the other direction's entry: differs when routed between networks */
+	__u32 pair_vrf;      /* VRF of the flow's other entry; its own VRF when it has just one */
 	__u32 pad;
-	__u64 last_seen_ns;  /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u64 last_seen_ns;  /* bpf_ktime_get_coarse_ns(), CLOCK_MONOTONIC_COARSE */
 	__u64 packets;
 	__u64 bytes;
 };

@@ -57,7 +57,11 @@ static __always_inline int vr_l4_ports(void *l4, void *data_end, __u8 proto, str
 
 static __always_inline __u32 vr_epg_of(__u32 vrf, __u8 family, const __u8 *addr)
 {
-	__u32 *epg;
+	struct vr_epg_host_key h = {.vrf = vrf, .family = family};
+	__builtin_memcpy(h.addr, addr, 16);
+	__u32 *epg = bpf_map_lookup_elem(&vr_epg_hosts, &h);
+	if (epg)
+		return *epg;
 	if (family == 4) {
 		struct vr_epg4_key k = {.prefixlen = 64, .vrf = vrf};
 		__builtin_memcpy(&k.addr, addr, 4);
@@ -94,16 +98,29 @@ static __always_inline void vr_mirror_copy(struct xdp_md *ctx, __u32 vrf, __u32 
 		vr_count(VR_CNT_MIRRORED);
 }
 
-static __always_inline void vr_flow_reverse(const struct vr_flow_key *f, __u32 vrf, struct vr_flow_key *r)
+/*
+ * Puts the two ends of the flow in a fixed order (any total order does: address words, then
+ * ports), so that both directions of a flow share one key and one entry. Returns 1 when
+ * the ends were swapped, i.e. the packet goes from the key's dst side to its src side.
+ */
+static __always_inline int vr_flow_canonical(struct vr_flow_key *k)
 {
-	r->vrf = vrf;
-	r->proto = f->proto;
-	r->family = f->family;
-	r->sport = f->dport;
-	r->dport = f->sport;
-	r->pad = 0;
-	__builtin_memcpy(r->src, f->dst, 16);
-	__builtin_memcpy(r->dst, f->src, 16);
+	__u32 *a = (__u32 *)k->src, *b = (__u32 *)k->dst;
+	int swap = bpf_ntohs(k->sport) > bpf_ntohs(k->dport);
+#pragma unroll
+	for (int i = 3; i >= 0; i--)
+		if (a[i] != b[i])
+			swap = a[i] > b[i];
+	if (swap) {
+		__u8 t[16];
+		__builtin_memcpy(t, k->src, 16);
+		__builtin_memcpy(k->src, k->dst, 16);
+		__builtin_memcpy(k->dst, t, 16);
+		__be16 p = k->sport;
+		k->sport = k->dport;
+		k->dport = p;
+	}
+	return swap;
 }
 
 /*
@@ -159,8 +176,9 @@ static __always_inline __u32 vr_flow_decide(struct xdp_md *ctx, __u32 vrf, void 
 		return VR_ACT_DENY; /* a truncated transport header is not a flow */
 	key.sport = l4.sport;
 	key.dport = l4.dport;
+	int swapped = vr_flow_canonical(&key);
 
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_coarse_ns(); /* ageing needs milliseconds, not nanoseconds */
 	struct vr_flow *flow = bpf_map_lookup_elem(&vr_flows, &key);
 	if (flow && flow->generation == cfg->policy_generation) {
 		flow->last_seen_ns = now;
@@ -174,15 +192,30 @@ static __always_inline __u32 vr_flow_decide(struct xdp_md *ctx, __u32 vrf, void 
 		return flow->action;
 	}
 
-	/* First packet, or the policy changed since: decide from the compiled tables. */
+	/*
+	 * First packet, or the policy changed since: decide from the compiled tables, always as
+	 * the flow's initiator sent it. A reply that finds its flow stale is decided as the
+	 * packet that opened the flow, so a policy change never cuts established return traffic
+	 * that the new policy still allows.
+	 */
+	int initiator_swapped = flow ? !!(flow->flags & VR_FLOW_F_SWAPPED) : swapped;
+	__u8 *from = initiator_swapped ? key.dst : key.src, *to = initiator_swapped ? key.src : key.dst;
+	__be16 rule_port = l4.rule_port;
+	if (key.proto == IPPROTO_TCP || key.proto == IPPROTO_UDP)
+		rule_port = initiator_swapped ? key.sport : key.dport;
 	struct vr_flow f = {.generation = cfg->policy_generation, .last_seen_ns = now, .packets = 1, .bytes = len};
-	struct vr_flow_key rkey;
-	f.src_epg = vr_epg_of(vrf, family, key.src);
-	f.dst_epg = vr_epg_of(vrf, family, key.dst);
+	if (initiator_swapped)
+		f.flags |= VR_FLOW_F_SWAPPED;
+	if (flow) { /* keep the counts of a flow that is only re-decided */
+		f.packets += flow->packets;
+		f.bytes += flow->bytes;
+	}
+	f.src_epg = vr_epg_of(vrf, family, from);
+	f.dst_epg = vr_epg_of(vrf, family, to);
 	if (f.src_epg == VR_EPG_NONE || f.dst_epg == VR_EPG_NONE) {
 		f.action = VR_ACT_PASS; /* an address outside every group is not under policy */
 	} else {
-		struct vr_rule *r = vr_rule_for(f.src_epg, f.dst_epg, key.proto, l4.rule_port);
+		struct vr_rule *r = vr_rule_for(f.src_epg, f.dst_epg, key.proto, rule_port);
 		f.action = r ? r->action : VR_ACT_DENY;
 		f.rule_id = r ? r->rule_id : 0;
 	}
@@ -191,8 +224,8 @@ static __always_inline __u32 vr_flow_decide(struct xdp_md *ctx, __u32 vrf, void 
 	vr_count(VR_CNT_FLOW_NEW);
 	if (f.action == VR_ACT_MIRROR)
 		vr_mirror_copy(ctx, vrf, f.rule_id);
-	/* Each entry names the VRF of the other: the reply starts in the destination's VRF when
-	 * the route crossed into another network on this host. */
+	/* The reply starts in the destination's VRF when the route crossed into another network
+	 * on this host: the flow then has a second entry there, and each names the other's VRF. */
 	__u32 rvrf = vr_return_vrf(vrf, fwd);
 	f.pair_vrf = rvrf;
 	/* An existing (stale) entry is replaced in place; a new one may not fit. */
@@ -200,13 +233,12 @@ static __always_inline __u32 vr_flow_decide(struct xdp_md *ctx, __u32 vrf, void 
 		vr_count(VR_CNT_FLOW_TABLE_FULL);
 		return f.action;
 	}
-	vr_flow_reverse(&key, rvrf, &rkey);
-	f.pair_vrf = vrf;
-	f.flags |= VR_FLOW_F_REVERSE;
-	f.packets = 0;
-	f.bytes = 0;
-	if (bpf_map_update_elem(&vr_flows, &rkey, &f, BPF_ANY))
-		vr_count(VR_CNT_FLOW_TABLE_FULL);
+	if (rvrf != vrf) {
+		key.vrf = rvrf;
+		f.pair_vrf = vrf;
+		if (bpf_map_update_elem(&vr_flows, &key, &f, BPF_ANY))
+			vr_count(VR_CNT_FLOW_TABLE_FULL);
+	}
 	return f.action;
 }
 

@@ -66,6 +66,13 @@ struct {
 } vr_cfg SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VR_MAX_ROUTES);
+	__type(key, struct vr_epg_host_key);
+	__type(value, __u32);
+} vr_epg_hosts SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, VR_MAX_ROUTES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

@@ -190,8 +190,20 @@ void Datapath::del_label(uint32_t label) { erase(skel_->maps.vr_labels, label, "
 void Datapath::set_vni(uint32_t vni, uint32_t vrf) { update(skel_->maps.vr_vnis, vni, vrf, "writing the VNI table"); }
 void Datapath::del_vni(uint32_t vni) { erase(skel_->maps.vr_vnis, vni, "deleting a VNI"); }
 
+namespace {
+vr_epg_host_key host_key(uint32_t vrf, const Prefix& p) {
+  vr_epg_host_key k{};
+  k.vrf = vrf;
+  k.family = p.family == AF_INET ? 4 : 6;
+  std::memcpy(k.addr, p.addr.data(), p.family == AF_INET ? 4 : 16);
+  return k;
+}
+}  // namespace
+
 void Datapath::set_epg(uint32_t vrf, const Prefix& p, uint32_t epg) {
-  if (p.family == AF_INET) {
+  if (p.is_host()) {
+    update(skel_->maps.vr_epg_hosts, host_key(vrf, p), epg, "writing the endpoint groups of addresses");
+  } else if (p.family == AF_INET) {
     vr_epg4_key k{32u + p.len, vrf, 0};
     std::memcpy(&k.addr, p.addr.data(), 4);
     update(skel_->maps.vr_epg4, k, epg, "writing the IPv4 endpoint groups");
@@ -203,7 +215,9 @@ void Datapath::set_epg(uint32_t vrf, const Prefix& p, uint32_t epg) {
 }
 
 void Datapath::del_epg(uint32_t vrf, const Prefix& p) {
-  if (p.family == AF_INET) {
+  if (p.is_host()) {
+    erase(skel_->maps.vr_epg_hosts, host_key(vrf, p), "deleting an address's endpoint group");
+  } else if (p.family == AF_INET) {
     vr_epg4_key k{32u + p.len, vrf, 0};
     std::memcpy(&k.addr, p.addr.data(), 4);
     erase(skel_->maps.vr_epg4, k, "deleting an IPv4 endpoint group");

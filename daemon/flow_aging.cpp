@@ -13,14 +13,10 @@ namespace vrfabric {
 namespace {
 std::string key_bytes(const vr_flow_key& k) { return std::string(reinterpret_cast<const char*>(&k), sizeof k); }
 
-// The other direction's entry: in the VRF the entry names (routes between networks).
-vr_flow_key reverse(const vr_flow_key& k, const vr_flow& f) {
+// A flow routed between networks on this host has a second entry, in the VRF this one names.
+vr_flow_key pair_of(const vr_flow_key& k, const vr_flow& f) {
   vr_flow_key r = k;
-  if (f.pair_vrf) r.vrf = f.pair_vrf;
-  r.sport = k.dport;
-  r.dport = k.sport;
-  std::memcpy(r.src, k.dst, sizeof r.src);
-  std::memcpy(r.dst, k.src, sizeof r.dst);
+  r.vrf = f.pair_vrf;
   return r;
 }
 }  // namespace
@@ -32,10 +28,11 @@ size_t age_flows(Datapath& dp, uint64_t now_ns, const FlowTimeouts& t) {
   for (auto& [kb, f] : table) {
     vr_flow_key k;
     std::memcpy(&k, kb.data(), sizeof k);
-    // A pair lives as long as either direction is active.
+    // A pair lives as long as either entry is active.
     uint64_t last = f.last_seen_ns;
     uint32_t flags = f.flags;
-    if (auto r = table.find(key_bytes(reverse(k, f))); r != table.end()) {
+    auto r = f.pair_vrf && f.pair_vrf != k.vrf ? table.find(key_bytes(pair_of(k, f))) : table.end();
+    if (r != table.end()) {
       last = std::max<uint64_t>(last, r->second.last_seen_ns);
       flags |= r->second.flags;
     }

@@ -49,7 +49,8 @@ std::string flow_addr(const vr_flow_key& k, const uint8_t* a) {
   return buf;
 }
 
-// The flow table as vrctl shows it: both directions, the action and the rule that decided.
+// The flow table as vrctl shows it: one line a flow (both directions), from the end that
+// opened it to the other, with the action and the rule that decided.
 json flows_json(AgentState& st, const std::string& vrf, const std::string& address, uint32_t limit) {
   std::map<uint32_t, std::string> names;
   for (auto& [n, v] : st.vrfs()) names[v.id] = n;
@@ -59,16 +60,18 @@ json flows_json(AgentState& st, const std::string& vrf, const std::string& addre
   static const char* actions[] = {"deny", "pass", "mirror"};
   json out = json::array();
   for (auto& [k, f] : st.datapath().flows()) {
-    std::string src = flow_addr(k, k.src), dst = flow_addr(k, k.dst);
+    bool swapped = f.flags & VR_FLOW_F_SWAPPED;
+    std::string src = flow_addr(k, swapped ? k.dst : k.src), dst = flow_addr(k, swapped ? k.src : k.dst);
+    uint16_t sport = ntohs(swapped ? k.dport : k.sport), dport = ntohs(swapped ? k.sport : k.dport);
     if (!vrf.empty() && names[k.vrf] != vrf) continue;
     if (!address.empty() && src != address && dst != address) continue;
     if (out.size() >= limit) break;
     auto desc = st.policy().descriptions.find(f.rule_id);
     out.push_back({{"vrf", names.count(k.vrf) ? names[k.vrf] : std::to_string(k.vrf)}, {"proto", k.proto},
-                   {"src", fmt::format("{}:{}", src, ntohs(k.sport))}, {"dst", fmt::format("{}:{}", dst, ntohs(k.dport))},
+                   {"src", fmt::format("{}:{}", src, sport)}, {"dst", fmt::format("{}:{}", dst, dport)},
                    {"action", f.action < 3 ? actions[f.action] : "?"}, {"rule", f.rule_id},
                    {"decided_by", desc != st.policy().descriptions.end() ? desc->second : (f.rule_id ? "" : "default")},
-                   {"direction", f.flags & VR_FLOW_F_REVERSE ? "reverse" : "forward"},
+                   {"other_vrf", f.pair_vrf && f.pair_vrf != k.vrf ? json(names[f.pair_vrf]) : json(nullptr)},
                    {"closing", (f.flags & VR_FLOW_F_CLOSING) != 0}, {"packets", f.packets}, {"bytes", f.bytes},
                    {"idle_s", (now_ns - f.last_seen_ns) / 1000000000ull}});
   }

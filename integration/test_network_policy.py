@@ -122,14 +122,14 @@ class NetworkPolicy(unittest.TestCase):
         self.assertFalse((back | front) & routes(h1, "other"), "the unconnected network learnt routes")
 
         self.assertTrue(connects("f1", "b2", 8080))
-        # The same-host flow was decided in front's VRF; its return entry waits in back's,
+        # The same-host flow was decided in front's VRF; its second entry waits in back's,
         # where b2's replies are looked up.
         p = f"default-domain:{fabric.prefix}:"
         b2 = f"{WORKLOADS['b2'][2]}:8080"
         flows = h1.api("flow.list", address=WORKLOADS["b2"][2])
-        self.assertTrue(any(f["vrf"] == p + "front" and f["dst"] == b2 and f["direction"] == "forward"
+        self.assertTrue(any(f["vrf"] == p + "front" and f["dst"] == b2 and f["other_vrf"] == p + "back"
                             and f["action"] == "pass" for f in flows), flows)
-        self.assertTrue(any(f["vrf"] == p + "back" and f["src"] == b2 and f["direction"] == "reverse"
+        self.assertTrue(any(f["vrf"] == p + "back" and f["dst"] == b2 and f["other_vrf"] == p + "front"
                             and f["action"] == "pass" for f in flows), flows)
 
         for v6 in (False, True):

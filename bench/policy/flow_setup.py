@@ -12,8 +12,8 @@ under test:
 - the receiver is the same count-and-drop XDP program on the receiving workload's eth0 (it
   replaces the agent's vr_peer_pass there for the run), counting IPv4 UDP frames and the
   time of the last one.
-vrfabric: the host end of the sender's veth runs vr_workload_in (flow decided in XDP, forward
-and reverse entries written, routed with a TTL decrement, XDP_REDIRECT to the receiver's veth).
+vrfabric: the host end of the sender's veth runs vr_workload_in (flow decided in XDP, one
+entry written for both directions, routed with a TTL decrement, XDP_REDIRECT to the receiver's veth).
 Kernel: the host end runs an XDP_PASS program (so that the veth takes XDP frames; an skb is
 built from each), the host namespace routes (ip_forward) through conntrack and an nftables
 forward chain (policy drop; established accept first, N-1 filler rules, then the matching
@@ -22,8 +22,8 @@ rule with ct state new), then transmits into the receiver's veth. Conntrack stay
 The rate is what the receiver counted divided by the time from the first packet sent to the
 last one received. Every counted packet is checked to have been a new flow (the agent's
 flow_new and routed counters; the host namespace's nf_conntrack_count). PACKETS should fit
-both flow tables: VR_MAX_FLOWS / 2 flows in vrfabric (a forward and a reverse entry per
-flow; the output says when it does not) and nf_conntrack_max (asserted); the flow_table_full
+both flow tables: VR_MAX_FLOWS flows in vrfabric (one entry per flow, for both directions;
+the output says when it does not) and nf_conntrack_max (asserted); the flow_table_full
 counter and conntrack's drop/early_drop statistics are shown (0: no table filled).
 A measurement where the path lost packets (the generator outran softirq work it had to share
 the CPU with, so the veth rings overflowed) is repeated in a fresh fabric, up to 3 tries.
@@ -173,12 +173,12 @@ def main():
     print("a new flow adds to the path.")
     if PACKETS > FLOW_SPACE:
         print(f"NOTE: the generator repeats after {FLOW_SPACE} flows: later packets are not new flows.")
-    if flows * 2 > VR_MAX_FLOWS:
-        print(f"NOTE: the vrfabric flow table ({VR_MAX_FLOWS} entries, 2 per flow) fills after {VR_MAX_FLOWS // 2} "
+    if flows > VR_MAX_FLOWS:
+        print(f"NOTE: the vrfabric flow table ({VR_MAX_FLOWS} entries, 1 per flow) fills after {VR_MAX_FLOWS} "
               "flows; later flows are decided but not recorded (flow_table_full).")
     else:
-        print(f"Flow tables: {flows} flows use {2 * flows} of {VR_MAX_FLOWS} vrfabric entries; "
-              "conntrack one entry each (checked against nf_conntrack_max).")
+        print(f"Flow tables: {flows} flows use {flows} of {VR_MAX_FLOWS} vrfabric entries (one per flow, both "
+              "directions); conntrack one entry each (checked against nf_conntrack_max).")
     print(f"\n{'':11}{'------------- vrfabric XDP -------------':>42} {'-------- kernel conntrack + nftables ---------':>47}")
     print(f"{'run':>4} {'rules':>6} {'new flows/s':>12} {'delivered/sent':>15} {'1 flow pps':>12} "
           f"{'new flows/s':>12} {'delivered/sent':>15} {'1 flow pps':>12} {'ratio':>6}")
