@@ -46,7 +46,7 @@ struct vr_iface {
 	__u32 flags;             /* VR_IFACE_F_* */
 };
 
-#define VR_IFACE_F_POLICY 0x1 /* reserved: interface has policy (flow table) */
+#define VR_IFACE_F_POLICY 0x1 /* under policy: flows from or to it go through the flow table */
 
 /* Next hops: what to do with a packet once its destination is known. */
 enum vr_nh_type {

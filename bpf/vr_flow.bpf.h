@@ -123,6 +123,18 @@ static __always_inline int vr_flow_canonical(struct vr_flow_key *k)
 	return swap;
 }
 
+/* The local workload interface a forwarding entry delivers to, if it is one. */
+static __always_inline struct vr_iface *vr_local_dst(const struct vr_fwd *fwd)
+{
+	if (!fwd)
+		return NULL;
+	struct vr_nexthop *nh = bpf_map_lookup_elem(&vr_nexthops, &fwd->nh_id);
+	if (!nh || nh->type != VR_NH_IFACE)
+		return NULL;
+	__u32 ifindex = nh->ifindex;
+	return bpf_map_lookup_elem(&vr_ifaces, &ifindex);
+}
+
 /*
  * The VRF the return traffic of a flow starts in: the destination workload's own when the
  * route delivers straight to a local interface of another network (routes leaked between
@@ -130,13 +142,7 @@ static __always_inline int vr_flow_canonical(struct vr_flow_key *k)
  */
 static __always_inline __u32 vr_return_vrf(__u32 vrf, const struct vr_fwd *fwd)
 {
-	if (!fwd)
-		return vrf;
-	struct vr_nexthop *nh = bpf_map_lookup_elem(&vr_nexthops, &fwd->nh_id);
-	if (!nh || nh->type != VR_NH_IFACE)
-		return vrf;
-	__u32 ifindex = nh->ifindex;
-	struct vr_iface *dst = bpf_map_lookup_elem(&vr_ifaces, &ifindex);
+	struct vr_iface *dst = vr_local_dst(fwd);
 	return dst ? dst->vrf : vrf;
 }
 
@@ -242,12 +248,19 @@ static __always_inline __u32 vr_flow_decide(struct xdp_md *ctx, __u32 vrf, void 
 	return f.action;
 }
 
-/* Policy for the Ethernet frame at the start of the packet, if its interface has any. */
+/*
+ * Policy for the Ethernet frame at the start of the packet, received on ifc and forwarded by
+ * fwd, when either end is under policy: its own interface, or the local interface it is
+ * delivered to (a destination on another host is decided there, when it arrives).
+ */
 static __always_inline int vr_policy_allows(struct xdp_md *ctx, const struct vr_iface *ifc,
 					    const struct vr_config *cfg, const struct vr_fwd *fwd)
 {
-	if (!(ifc->flags & VR_IFACE_F_POLICY))
-		return 1;
+	if (!(ifc->flags & VR_IFACE_F_POLICY)) {
+		struct vr_iface *dst = vr_local_dst(fwd);
+		if (!dst || !(dst->flags & VR_IFACE_F_POLICY))
+			return 1;
+	}
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = (void *)(long)ctx->data;
 	void *l3 = eth + 1;

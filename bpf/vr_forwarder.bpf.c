@@ -185,7 +185,7 @@ int vr_workload_in(struct xdp_md *ctx)
 	struct vr_fwd *fwd = bpf_map_lookup_elem(&vr_l2, &key);
 	if (!fwd)
 		return vr_drop(VR_CNT_DROP_NO_L2);
-	if (!vr_policy_allows(ctx, ifc, cfg, NULL))
+	if (!vr_policy_allows(ctx, ifc, cfg, fwd))
 		return XDP_DROP;
 	return vr_deliver(ctx, fwd);
 }

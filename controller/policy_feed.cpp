@@ -71,10 +71,16 @@ json PolicyFeed::compiled(const Principal& who) {
       // Analyzers by the name their veth has on whichever host they live on.
       std::map<std::string, std::string> taps;
       for (auto& v : objects["virtual-machine-interface"]) taps[join(v["fq_name"])] = tap_name(v.value("uuid", ""));
-      json analyzers = json::object();
+      json analyzers = json::object(), under_policy = json::array();
       for (auto& [id, vmi] : c.mirrors) analyzers[std::to_string(id)] = taps[vmi];
-      result = {{"epgs", epgs},         {"rules", rules},       {"descriptions", desc},
-                {"analyzers", analyzers}, {"connections", c.connections}};
+      for (auto& itf : c.interfaces)
+        if (itf.under_policy) under_policy.push_back(taps[itf.interface]);
+      result = {{"epgs", epgs},
+                {"rules", rules},
+                {"descriptions", desc},
+                {"analyzers", analyzers},
+                {"interfaces", under_policy},
+                {"connections", c.connections}};
       spdlog::info("policy compiled at revision {}: {} endpoint-group entries, {} rules", rev, epgs.size(), rules.size());
     } catch (const std::exception& e) {
       // Fail closed: every workload address in a group of its own and no rule passes.

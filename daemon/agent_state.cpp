@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "dhcp_server.h"
 #include "links.h"
@@ -313,7 +314,8 @@ const Interface& AgentState::add_interface(const InterfaceSpec& in) {
 void AgentState::write_iface(const Interface& ifc) {
   vr_iface entry{.vrf = vrf(ifc.spec.vrf).id, .nh_id = ifc.nh_id, .kind = VR_IFACE_WORKLOAD};
   std::copy(ifc.spec.mac.begin(), ifc.spec.mac.end(), entry.mac);
-  if (policy_enabled()) entry.flags |= VR_IFACE_F_POLICY;
+  if (policy_enabled() && (!policy_.interfaces || policy_.interfaces->count(ifc.spec.name)))
+    entry.flags |= VR_IFACE_F_POLICY;
   dp_.set_iface(static_cast<uint32_t>(ifc.ifindex), entry);
 }
 
@@ -330,7 +332,7 @@ void AgentState::set_policy(const PolicySpec& policy) {
     digest += bytes(v->second.id) + e.prefix.str() + bytes(e.epg);
   }
   for (auto& [key, rule] : policy.rules) digest += bytes(key) + bytes(rule);
-  bool was_enabled = policy_enabled();
+  digest += policy.interfaces ? fmt::format("{}", fmt::join(*policy.interfaces, ",")) : "*";
   policy_ = policy;
   if (digest == policy_digest_) return;
 
@@ -354,13 +356,13 @@ void AgentState::set_policy(const PolicySpec& policy) {
     }
   installed_epgs_ = std::move(installed);
   installed_rules_ = std::move(rules);
-  if (was_enabled != policy_enabled())
-    for (auto& [n, ifc] : ifaces_) write_iface(ifc);
+  for (auto& [n, ifc] : ifaces_) write_iface(ifc);  // which are under policy may have changed
   policy_digest_ = digest;
   dp_cfg_.policy_generation++;  // every flow is decided again at its next packet
   dp_.set_config(dp_cfg_);
-  spdlog::info("policy generation {}: {} endpoint groups, {} rules", dp_cfg_.policy_generation,
-               installed_epgs_.size(), installed_rules_.size());
+  spdlog::info("policy generation {}: {} endpoint groups, {} rules, interfaces under policy: {}",
+               dp_cfg_.policy_generation, installed_epgs_.size(), installed_rules_.size(),
+               policy_.interfaces ? fmt::format("{}", fmt::join(*policy_.interfaces, " ")) : "all");
 }
 
 void AgentState::del_interface(const std::string& name) {

@@ -106,6 +106,8 @@ struct PolicySpec {
   std::vector<std::pair<vr_rule_key, vr_rule>> rules;
   std::map<uint32_t, std::string> descriptions;
   std::map<uint32_t, std::string> analyzers;  // rule id of a mirroring pass -> interface name
+  // Interfaces under policy (their flows go through the flow table); absent: all of them.
+  std::optional<std::set<std::string>> interfaces;
 };
 
 // Told of every local change that other hosts must learn of (the EVPN advertiser).

@@ -109,6 +109,14 @@ PolicySpec policy_spec(const json& j) {
   if (auto it = j.find("descriptions"); it != j.end() && it->is_object())
     for (auto& [id, text] : it->items())
       if (text.is_string()) p.descriptions[static_cast<uint32_t>(std::strtoul(id.c_str(), nullptr, 10))] = text;
+  if (auto it = j.find("interfaces"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) throw AgentError("field 'policy.interfaces' must be a list of interface names");
+    p.interfaces.emplace();
+    for (auto& name : *it) {
+      if (!name.is_string()) throw AgentError("field 'policy.interfaces' must be a list of interface names");
+      p.interfaces->insert(name.get<std::string>());
+    }
+  }
   if (auto it = j.find("analyzers"); it != j.end() && !it->is_null()) {
     if (!it->is_object()) throw AgentError("field 'policy.analyzers' must map rule ids to interface names");
     for (auto& [id, name] : it->items()) {

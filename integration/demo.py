@@ -3,7 +3,8 @@
 A controller on SQLite (REST API on 127.0.0.1:8082 for you; agent API and BGP route
 reflector on the fabric), three hosts as network namespaces each running vr-agent, and the
 application of examples/fabric-demo.yaml: two tenant networks sharing one subnet, workloads
-on every host. The workloads get their addresses over DHCP from their agents; the demo
+on every host, and a third network connected to one of them by a network policy that passes
+HTTP only (a web server runs in vrdemo-red-3). The workloads get their addresses over DHCP from their agents; the demo
 checks who reaches whom, then leaves everything running for exploration with vrctl.
 
   demo.py up BUILD_DIR     build the topology and leave it running
@@ -12,6 +13,7 @@ checks who reaches whom, then leaves everything running for exploration with vrc
 import glob
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -79,15 +81,35 @@ def up(build):
         print(f"  {ns}: {dhcp(ns)} (DHCP from its agent)")
     wait_for("routes to spread", lambda: sh("ping", "-c1", "-W1", "10.10.1.13", ns="vrdemo-red-1",
                                              check=False).returncode == 0)
-    checks = [("vrdemo-red-1", "10.10.1.12", True, "red, node-1 -> node-2"),
-              ("vrdemo-red-2", "10.10.1.13", True, "red, node-2 -> node-3"),
-              ("vrdemo-blue-1", "10.10.1.13", True, "blue, same addresses, node-1 -> node-3"),
-              ("vrdemo-blue-1", "10.10.1.12", False, "blue cannot reach red's 10.10.1.12")]
+    # A web server in red, for the network that the policy lets in on port 80.
+    www = os.path.join(STATE, "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "index.html"), "w") as f:
+        f.write("hello from vrdemo-red-3\n")
+    httpd = subprocess.Popen([IP, "netns", "exec", "vrdemo-red-3", "busybox", "httpd", "-f", "-p", "80", "-h", www],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    with open(f"{STATE}/pids", "a") as f:
+        f.write(f"\n{httpd.pid}")
+
+    def http(src, dst):
+        return sh("curl", "-sf", "-m", "2", f"http://{dst}/", ns=src, check=False).returncode == 0
+
+    def ping(src, dst):
+        return sh("ping", "-c2", "-i0.2", "-W1", dst, ns=src, check=False).returncode == 0
+
+    wait_for("web's route to red", lambda: http("vrdemo-web-2", "10.10.1.13"))
+    checks = [("vrdemo-red-1", "10.10.1.12", ping, True, "red, node-1 -> node-2"),
+              ("vrdemo-red-2", "10.10.1.13", ping, True, "red, node-2 -> node-3"),
+              ("vrdemo-blue-1", "10.10.1.13", ping, True, "blue, same addresses, node-1 -> node-3"),
+              ("vrdemo-blue-1", "10.10.1.12", ping, False, "blue cannot reach red's 10.10.1.12"),
+              ("vrdemo-web-2", "10.10.1.13", http, True, "HTTP from web to red: routed, the policy passes it"),
+              ("vrdemo-web-2", "10.10.1.13", ping, False, "ping from web to red: the policy passes HTTP only")]
     ok = True
-    for src, dst, expect, what in checks:
-        got = sh("ping", "-c2", "-i0.2", "-W1", dst, ns=src, check=False).returncode == 0
+    for src, dst, probe, expect, what in checks:
+        got = probe(src, dst)
         ok &= got == expect
-        print(f"  {'ok ' if got == expect else 'BAD'} {src} -> {dst}: {'reachable' if got else 'unreachable'} ({what})")
+        print(f"  {'ok ' if got == expect else 'BAD'} {src} -> {dst} ({probe.__name__}): "
+              f"{'reachable' if got else 'unreachable'} ({what})")
     vr = f"{build}/cli/vrctl"
     print(f"""
 The demo is running. Try:
@@ -95,6 +117,8 @@ The demo is running. Try:
   {vr} get virtual-machine-interfaces --project default-domain:demo
   {vr} agent --socket {STATE}/h1.sock show routes --vrf default-domain:demo:red
   {vr} agent --socket {STATE}/h1.sock show counters
+  {vr} agent --socket {STATE}/h3.sock show flows
+  ip netns exec vrdemo-web-2 curl http://10.10.1.13/
   ip netns exec vrdemo-red-1 ping 10.10.1.13
 Tear it down with: scripts/demo.sh down""")
     return 0 if ok else 1
@@ -112,7 +136,7 @@ def down(quiet=False):
         if line.startswith("vrdemo-"):
             sh(IP, "netns", "del", line.split()[0], check=False)
     for f in glob.glob(f"{STATE}/*"):
-        os.remove(f)
+        shutil.rmtree(f) if os.path.isdir(f) else os.remove(f)
     if not quiet:
         print("demo removed")
     return 0

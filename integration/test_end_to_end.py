@@ -86,6 +86,20 @@ def yaml_documents(p):
     return "\n---\n".join(docs) + "\n"
 
 
+def workload_documents(p, name, net, host, addresses, port_extra=""):
+    """A workload's virtual machine, its port on node-HOST in network NET, and one instance IP
+    per fixed address (v4 or v6), as YAML documents."""
+    docs = [f"kind: virtual-machine\nfq_name: default-domain:{p}:{p}-{name}",
+            f"kind: virtual-machine-interface\nfq_name: default-domain:{p}:{name}-eth0\nhost_id: node-{host}\n"
+            f"virtual_network_refs: [{{to: default-domain:{p}:{net}}}]\n"
+            f"virtual_machine_refs: [{{to: default-domain:{p}:{p}-{name}}}]{port_extra}"]
+    for a in addresses:
+        docs.append(f"kind: instance-ip\nfq_name: default-domain:{p}:{name}-{'v6' if ':' in a else 'v4'}\n"
+                    f"instance_ip_address: \"{a}\"\nvirtual_network_refs: [{{to: default-domain:{p}:{net}}}]\n"
+                    f"virtual_machine_interface_refs: [{{to: default-domain:{p}:{name}-eth0}}]")
+    return docs
+
+
 WORKLOADS = [("ra", "red", 1), ("rb", "red", 2), ("rc", "red", 3), ("ba", "blue", 1), ("bb", "blue", 3)]
 addr = {}
 

@@ -46,14 +46,7 @@ def documents(p, mirror=False):
                     f"  - to: default-domain:{p}:ipam\n    attr:\n      ipam_subnets:\n"
                     f"        - subnet: {v4}\n        - subnet: {v6}{refs}")
     for name, (net, host, v4, v6) in WORKLOADS.items():
-        docs.append(f"kind: virtual-machine\nfq_name: default-domain:{p}:{p}-{name}")
-        docs.append(f"kind: virtual-machine-interface\nfq_name: default-domain:{p}:{name}-eth0\nhost_id: node-{host}\n"
-                    f"virtual_network_refs: [{{to: default-domain:{p}:{net}}}]\n"
-                    f"virtual_machine_refs: [{{to: default-domain:{p}:{p}-{name}}}]")
-        for fam, a in (("v4", v4), ("v6", v6)):
-            docs.append(f"kind: instance-ip\nfq_name: default-domain:{p}:{name}-{fam}\ninstance_ip_address: \"{a}\"\n"
-                        f"virtual_network_refs: [{{to: default-domain:{p}:{net}}}]\n"
-                        f"virtual_machine_interface_refs: [{{to: default-domain:{p}:{name}-eth0}}]")
+        docs += e2e.workload_documents(p, name, net, host, (v4, v6))
     return "\n---\n".join(docs) + "\n"
 
 
@@ -144,6 +137,9 @@ class NetworkPolicy(unittest.TestCase):
             self.assertFalse(connects("o1", "b2", 8080, v6), f"{fam}: the unconnected network has no way in")
             self.assertTrue(connects("f1", "f2", 22, v6), f"{fam}: inside a network, the policy does not apply")
         self.assertGreater(sum(h.counters()["drop_policy"] for h in fabric.hosts), 0)
+        # "other" has no policy of its own: its interfaces skip the flow table.
+        self.assertEqual(sh("ping", "-c1", "-W1", WORKLOADS["an"][2], ns=e2e.ns("o1"), check=False).returncode, 0)
+        self.assertEqual(h1.api("flow.list", address=WORKLOADS["o1"][2]), [], "o1 went through the flow table")
 
     def test_2_mirror_copies_what_the_rule_passes_to_the_analyzer(self):
         fabric = e2e.fabric

@@ -31,14 +31,7 @@ def documents(p):
             f"  - {{direction: egress, ethertype: IPv6, protocol: any, remote_cidr: ::/0}}"]
     for name, (v4, v6, host) in WORKLOADS.items():
         sg = f"\nsecurity_group_refs: [{{to: default-domain:{p}:db-sg}}]" if name == "db" else ""
-        docs.append(f"kind: virtual-machine\nfq_name: default-domain:{p}:{p}-{name}")
-        docs.append(f"kind: virtual-machine-interface\nfq_name: default-domain:{p}:{name}-eth0\nhost_id: node-{host}\n"
-                    f"virtual_network_refs: [{{to: default-domain:{p}:net}}]\n"
-                    f"virtual_machine_refs: [{{to: default-domain:{p}:{p}-{name}}}]{sg}")
-        for fam, a in (("v4", v4), ("v6", v6)):
-            docs.append(f"kind: instance-ip\nfq_name: default-domain:{p}:{name}-{fam}\ninstance_ip_address: \"{a}\"\n"
-                        f"virtual_network_refs: [{{to: default-domain:{p}:net}}]\n"
-                        f"virtual_machine_interface_refs: [{{to: default-domain:{p}:{name}-eth0}}]")
+        docs += e2e.workload_documents(p, name, "net", host, (v4, v6), sg)
     return "\n---\n".join(docs) + "\n"
 
 

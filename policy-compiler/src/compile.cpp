@@ -34,6 +34,8 @@ CompiledPolicy compile(const PolicyInput& input) {
       if (peer != net) out.connections[net].insert(peer);
   out.epgs = std::move(groups.epgs);
   out.interfaces = std::move(groups.interfaces);
+  for (auto& itf : out.interfaces)
+    for (const auto& [addr, epg] : itf.addresses) itf.under_policy |= layers.under_policy(out.epgs[epg - 1]);
   out.epg_entries = std::move(groups.entries);
   out.mirrors = ids.take_mirrors();
   out.rule_descriptions = ids.take();

@@ -171,6 +171,12 @@ bool LayerBuilder::same_values(const std::vector<std::string>& types, const Epg&
   return true;
 }
 
+bool LayerBuilder::under_policy(const Epg& e) const {
+  if (!e.security_groups.empty()) return true;
+  if (!e.network.empty() && !ix_.networks.at(e.network)->policies.empty()) return true;
+  return std::any_of(aps_.begin(), aps_.end(), [&](const Aps& a) { return a.applies[e.id - 1]; });
+}
+
 bool LayerBuilder::applies(const Aps& a, const Epg& e) const {
   if (a.aps->all_applications) return true;
   auto it = e.tags.find("application");

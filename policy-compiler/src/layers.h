@@ -28,6 +28,7 @@ class LayerBuilder {
   // or two sub-layers), then one per applicable application-policy-set.
   std::vector<Layer> layers(const Epg& src, const Epg& dst) const;
   uint32_t no_policy_id() const { return no_policy_; }
+  bool under_policy(const Epg& e) const;  // some layer applies to flows from or to the group
 
  private:
   struct FwItem {

@@ -265,3 +265,24 @@ TEST_CASE("group ids and tables do not depend on input order") {
     CHECK(ca.rules[i].port == cb.rules[i].port);
   }
 }
+
+TEST_CASE("interfaces under policy: those some layer can decide for") {
+  PolicyInput in = two_networks();
+  auto under = [](const CompiledPolicy& c, const std::string& name) {
+    for (const auto& i : c.interfaces)
+      if (i.interface == name) return i.under_policy;
+    FAIL("no interface " << name);
+    return false;
+  };
+  in.security_groups = {{"p:sg", {sg_rule(SgDirection::Ingress, TCP, {{80, 80}})}}};
+  in.interfaces[0].security_groups = {"p:sg"};
+  auto c = compile(in);
+  CHECK(under(c, "p:r1"));   // its security group
+  CHECK(!under(c, "p:r2"));  // same network, nothing of its own: flows to r1 are r1's to decide
+  CHECK(!under(c, "p:b1"));
+  in.network_policies = {{"p:np", {np_rule("any", "any", Action::Pass)}}};
+  in.networks[1].policies = {{"p:np", 1}};
+  c = compile(in);
+  CHECK(under(c, "p:b1"));   // its network's policy
+  CHECK(!under(c, "p:r2"));
+}

@@ -60,6 +60,10 @@ struct InterfaceEpg {
   std::string network;
   uint32_t vrf = 0;
   std::vector<std::pair<Address, uint32_t>> addresses;  // each address and its EPG
+  // Some layer can decide a flow of this interface: it has security groups, its network has
+  // policies attached, or an application policy set applies to it. An interface that is not
+  // under policy leaves its flows to the other end's (they pass when neither end is).
+  bool under_policy = false;
 };
 
 struct RuleEntry {                          // -> struct vr_rule_key + struct vr_rule
