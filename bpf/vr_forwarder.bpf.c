@@ -119,7 +119,8 @@ static __always_inline int vr_route6(struct xdp_md *ctx, const struct vr_iface *
 	return vr_deliver(ctx, fwd);
 }
 
-/* Multicast and broadcast from a workload: answered (ARP, ND), punted (DHCP) or dropped. */
+/* Multicast and broadcast from a workload: answered (ARP, ND), punted (DHCP, router
+ * solicitations) or dropped. */
 static __always_inline int vr_workload_multicast(struct xdp_md *ctx, const struct vr_iface *ifc,
 						 __be16 proto)
 {
@@ -131,6 +132,11 @@ static __always_inline int vr_workload_multicast(struct xdp_md *ctx, const struc
 		__u8 *type = (void *)(ip6 + 1);
 		if (VR_FITS(type, 1, data_end) && ip6->nexthdr == IPPROTO_ICMPV6 && *type == VR_ND_NS)
 			return vr_answer_ns(ctx, ifc);
+		/* Router solicitations are the agent's to answer, with an advertisement. */
+		if (VR_FITS(type, 1, data_end) && ip6->nexthdr == IPPROTO_ICMPV6 && *type == VR_ND_RS) {
+			vr_count(VR_CNT_PUNT);
+			return XDP_PASS;
+		}
 		struct udphdr *udp6 = (void *)(ip6 + 1);
 		/* DHCPv6 is the agent's to answer, as DHCP is. */
 		if (VR_FITS(udp6, sizeof(*udp6), data_end) && ip6->nexthdr == IPPROTO_UDP &&

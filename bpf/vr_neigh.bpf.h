@@ -47,6 +47,7 @@ struct vr_nd {
 	__u8 opt_mac[ETH_ALEN];
 } __attribute__((packed));
 
+#define VR_ND_RS 133
 #define VR_ND_NS 135
 #define VR_ND_NA 136
 #define VR_ND_OPT_TLLA 2
@@ -116,6 +117,18 @@ static __always_inline __u16 vr_nd_csum(struct ipv6hdr *ip6, struct vr_nd *nd)
 	return vr_csum_fold(sum);
 }
 
+/* The distributed gateway's link-local address, fe80:: + modified EUI-64 of its MAC: the
+ * source of the agent's router advertisements, so the workloads' default route. */
+static __always_inline int vr_is_gateway_ll(const __u8 *a, const __u8 *mac)
+{
+	__u8 ll[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, mac[0] ^ 2, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]};
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		if (a[i] != ll[i])
+			return 0;
+	return 1;
+}
+
 /* Turns a neighbour solicitation into the advertisement that answers it. */
 static __always_inline int vr_answer_ns(struct xdp_md *ctx, const struct vr_iface *ifc)
 {
@@ -138,15 +151,21 @@ static __always_inline int vr_answer_ns(struct xdp_md *ctx, const struct vr_ifac
 
 	__u8 target[16];
 	__builtin_memcpy(target, nd->target, 16);
-	struct vr_fwd *fwd = vr_host6(ifc->vrf, target);
-	if (!fwd)
-		return vr_drop(VR_CNT_DROP_ARP_UNKNOWN);
 	__u8 mac[ETH_ALEN];
-	vr_mac_copy(mac, fwd->mac);
-	struct vr_nexthop *nh = bpf_map_lookup_elem(&vr_nexthops, &fwd->nh_id);
 	__u32 flags = VR_NA_SOLICITED | VR_NA_OVERRIDE;
-	if (nh && nh->type == VR_NH_RECEIVE)
+	struct vr_config *cfg = vr_config();
+	if (cfg && vr_is_gateway_ll(target, cfg->router_mac)) {
+		vr_mac_copy(mac, cfg->router_mac);
 		flags |= VR_NA_ROUTER;
+	} else {
+		struct vr_fwd *fwd = vr_host6(ifc->vrf, target);
+		if (!fwd)
+			return vr_drop(VR_CNT_DROP_ARP_UNKNOWN);
+		vr_mac_copy(mac, fwd->mac);
+		struct vr_nexthop *nh = bpf_map_lookup_elem(&vr_nexthops, &fwd->nh_id);
+		if (nh && nh->type == VR_NH_RECEIVE)
+			flags |= VR_NA_ROUTER;
+	}
 
 	int delta = (int)na_len - (int)(data_end - data);
 	if (delta && bpf_xdp_adjust_tail(ctx, delta))

@@ -1,4 +1,5 @@
 #include "dhcp_server.h"
+#include "ra_codec.h"
 
 #include <arpa/inet.h>
 #include <linux/filter.h>
@@ -45,14 +46,17 @@ sock_filter kFilter[] = {
     BPF_STMT(BPF_RET | BPF_K, 0xffff),
 };
 
-// IPv6, UDP, destination port 547 (DHCPv6 server).
+// IPv6 with UDP to port 547 (DHCPv6 server), or ICMPv6 router solicitation (type 133).
 sock_filter kFilter6[] = {
     BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 5),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 8),
     BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 3),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 2),
     BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 56),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 547, 0, 1),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 547, 3, 4),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ICMPV6, 0, 3),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 54),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 133, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, 0xffff),
     BPF_STMT(BPF_RET | BPF_K, 0),
 };
@@ -80,10 +84,8 @@ std::vector<uint8_t> dhcp6_reply_frame(const Mac& server_mac, const Mac& client_
   ip[4] = static_cast<uint8_t>(ulen >> 8), ip[5] = static_cast<uint8_t>(ulen);
   ip[6] = IPPROTO_UDP;
   ip[7] = 64;
-  // The gateway's link-local address: fe80:: + modified EUI-64 of its MAC (RFC 4291).
-  uint8_t ll[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(server_mac[0] ^ 2), server_mac[1], server_mac[2],
-                    0xff, 0xfe, server_mac[3], server_mac[4], server_mac[5]};
-  std::memcpy(ip + 8, ll, 16);
+  auto ll = ra::link_local(server_mac);  // the gateway's link-local address
+  std::memcpy(ip + 8, ll.data(), 16);
   std::memcpy(ip + 24, client_ip, 16);
   uint8_t* udp = ip + 40;
   udp[0] = 0x02, udp[1] = 0x23, udp[2] = 0x02, udp[3] = 0x22;  // 547 -> 546
@@ -155,8 +157,17 @@ DhcpServer::~DhcpServer() {
 }
 
 void DhcpServer::add(int ifindex, const Mac& client, std::optional<dhcp::Lease> v4, std::optional<dhcp6::Lease> v6) {
-  std::lock_guard lk(mu_);
-  bindings_[ifindex] = Binding{client, std::move(v4), std::move(v6)};
+  bool has_v6 = v6.has_value();
+  {
+    std::lock_guard lk(mu_);
+    bindings_[ifindex] = Binding{client, std::move(v4), std::move(v6)};
+  }
+  if (has_v6) advertise(ifindex);
+}
+
+void DhcpServer::advertise(int ifindex) {
+  send(sock6_, ifindex,
+       ra::advertisement(router_mac_, Mac{0x33, 0x33, 0, 0, 0, 1}, {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
 }
 
 void DhcpServer::remove(int ifindex) {
@@ -166,10 +177,22 @@ void DhcpServer::remove(int ifindex) {
 
 void DhcpServer::run() {
   uint8_t buf[2048];
+  constexpr int kAdvertiseMs = 60'000;  // well within the advertised router lifetime
   for (;;) {
     pollfd fds[3] = {{sock_, POLLIN, 0}, {sock6_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-    if (poll(fds, 3, -1) < 0) continue;
+    int ready = poll(fds, 3, kAdvertiseMs);
+    if (ready < 0) continue;
     if (fds[2].revents) return;
+    if (ready == 0) {
+      std::vector<int> v6;
+      {
+        std::lock_guard lk(mu_);
+        for (auto& [ifindex, b] : bindings_)
+          if (b.v6) v6.push_back(ifindex);
+      }
+      for (int ifindex : v6) advertise(ifindex);
+      continue;
+    }
     for (int i = 0; i < 2; ++i) {
       if (!fds[i].revents) continue;
       sockaddr_ll from{};
@@ -218,6 +241,14 @@ void DhcpServer::handle6(int ifindex, const uint8_t* frame, size_t len) {
     b = it->second;
   }
   if (len < 14 + 40 + 8 || std::memcmp(frame + 6, b.client.data(), 6) != 0) return;  // only its own workload
+  if (ra::is_router_solicitation(frame, len)) {
+    Mac mac;
+    std::array<uint8_t, 16> ip;
+    ra::reply_destination(frame, mac, ip);
+    send(sock6_, ifindex, ra::advertisement(router_mac_, mac, ip));
+    return;
+  }
+  if (frame[20] != IPPROTO_UDP) return;
   std::string why;
   dhcp6::Lease lease = *b.v6;
   std::copy(router_mac_.begin(), router_mac_.end(), lease.server_mac.begin());

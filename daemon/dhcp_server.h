@@ -1,7 +1,9 @@
 #pragma once
-// Answers workloads' DHCPv4 and DHCPv6 requests. The forwarder passes DHCP from workload interfaces up
-// to the host stack (XDP_PASS); one packet socket with a "UDP to port 67" filter sees them
-// all, and replies go back out of the interface they came from.
+// Answers workloads' DHCPv4 and DHCPv6 requests and IPv6 router solicitations. The forwarder
+// passes them from workload interfaces up to the host stack (XDP_PASS); a packet socket per
+// IP version, with a filter for what it serves, sees them all, and replies go back out of the
+// interface they came from. Workloads with an IPv6 address also get unsolicited router
+// advertisements, when their interface is added and then every minute.
 #include <atomic>
 #include <map>
 #include <optional>
@@ -38,6 +40,7 @@ class DhcpServer {
   void handle(int ifindex, const uint8_t* frame, size_t len);
   void handle6(int ifindex, const uint8_t* frame, size_t len);
   void send(int sock, int ifindex, const std::vector<uint8_t>& frame);
+  void advertise(int ifindex);  // unsolicited router advertisement, to all nodes
 };
 
 // The Ethernet/IPv4/UDP frame that carries a DHCP reply to a client (pure, for tests).

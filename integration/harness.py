@@ -149,7 +149,7 @@ class Workload:
             flags = ["nodad"] if ":" in ip else []
             sh(IP, "addr", "add", ip, "dev", "eth0", *flags, ns=self.ns)
         for gw in gateways:
-            sh(IP, "-6" if ":" in gw else "-4", "route", "add", "default", "via", gw, ns=self.ns)
+            sh(IP, "-6" if ":" in gw else "-4", "route", "replace", "default", "via", gw, ns=self.ns)
 
     @property
     def label(self):

@@ -216,6 +216,9 @@ class EndToEnd(unittest.TestCase):
         for name in ("ra", "rb"):
             addr[name + "6"] = dhcp6(name)
         self.assertTrue(addr["ra6"].startswith("fd00:10::"), addr)
+        # Router advertisements from the agent give the default route, via the gateway's link-local.
+        wait_for("an IPv6 default route", lambda: "via fe80::200:5eff:fe00:100 dev eth0" in sh(
+            IP, "-6", "route", "show", "default", ns=ns("ra")).stdout)
         self.assertTrue(ping("ra", addr["rb6"]), "IPv6 across hosts")
         self.assertFalse(ping("bb", addr["rc"], count=1), "blue reached red")
         # Applying the same files again changes nothing.

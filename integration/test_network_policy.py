@@ -28,6 +28,7 @@ WORKLOADS = {"f1": ("front", 1, "10.31.0.10", "fd00:31::10"), "f2": ("front", 2,
              "b1": ("back", 2, "10.32.0.20", "fd00:32::20"), "b2": ("back", 1, "10.32.0.21", "fd00:32::21"),
              "o1": ("other", 1, "10.33.0.30", "fd00:33::30"), "an": ("other", 1, "10.33.0.40", "fd00:33::40")}
 PORTS = (22, 8080)
+GATEWAY_LL = "fe80::200:5eff:fe00:100"  # the distributed gateway's link-local address
 
 
 def documents(p, mirror=False):
@@ -95,13 +96,13 @@ class NetworkPolicy(unittest.TestCase):
         for name, (net, _, v4, v6) in WORKLOADS.items():
             e2e.wait_for_interface(name)
             self.assertEqual(e2e.dhcp(name), v4)  # the lease's router is the network's gateway
-            # No router advertisements yet: the IPv6 default route is set by hand.
-            gw6 = NETS[net][1].split("/")[0] + "1"
             sh(IP, "-6", "addr", "add", f"{v6}/64", "dev", "eth0", "nodad", ns=e2e.ns(name))
-            sh(IP, "-6", "route", "add", "default", "via", gw6, "dev", "eth0", ns=e2e.ns(name))
             for port in PORTS:
                 for fam in ("-4", "-6"):
                     e2e.listen(name, port, fam)
+        # The IPv6 default route comes from the agent's router advertisements.
+        wait_for("IPv6 default routes", lambda: all(f"via {GATEWAY_LL} dev eth0" in sh(
+            IP, "-6", "route", "show", "default", ns=e2e.ns(n)).stdout for n in WORKLOADS))
         wait_for("the listeners", lambda: all(
             sh("ss", "-ltn", ns=e2e.ns(n)).stdout.count(":8080") >= 2 for n in WORKLOADS))
         h1 = fabric.hosts[0]

@@ -1,11 +1,19 @@
-// libFuzzer target for the DHCP codec: decode, answer and re-encode whatever comes in.
+// libFuzzer target for the DHCP codecs and the router-solicitation parser: decode, answer and
+// re-encode whatever comes in.
 #include <cstddef>
 #include <cstdint>
 
 #include "dhcp6_codec.h"
 #include "dhcp_codec.h"
+#include "ra_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (vrfabric::ra::is_router_solicitation(data, size)) {
+    vrfabric::Mac mac;
+    std::array<uint8_t, 16> ip;
+    vrfabric::ra::reply_destination(data, mac, ip);
+    vrfabric::ra::advertisement(vrfabric::Mac{0, 0, 0x5e, 0, 1, 0}, mac, ip);
+  }
   vrfabric::dhcp6::answer(data, size, vrfabric::dhcp6::Lease{});
   auto msg = vrfabric::dhcp::decode(data, size);
   if (!msg) return 0;

@@ -1,4 +1,4 @@
-// DHCPv4 codec and server answers as pure functions.
+// DHCPv4/DHCPv6 codecs, server answers and router advertisements, as pure functions.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -9,6 +9,7 @@
 
 #include "dhcp_server.h"
 #include "packet_builder.h"
+#include "ra_codec.h"
 
 using namespace vrfabric;
 using namespace vrfabric::dhcp;
@@ -176,4 +177,65 @@ TEST_CASE("DHCPv6: SOLICIT gets an ADVERTISE with the address; other servers' me
   std::vector<uint8_t> cut(solicit.begin(), solicit.begin() + 24);
   CHECK_FALSE(dhcp6::answer(cut.data(), cut.size(), lease, &why));
   CHECK(why == "option runs past the end");
+}
+
+// A router solicitation as a Linux workload sends it: from its link-local address to
+// ff02::2, hop limit 255, with its source link-layer address option.
+static std::vector<uint8_t> router_solicitation(bool unspecified_source) {
+  std::vector<uint8_t> f(14 + 40 + 16, 0);
+  const uint8_t head[] = {0x33, 0x33, 0, 0, 0, 2, 2, 0, 0, 0, 1, 3, 0x86, 0xdd, 0x60, 0, 0, 0, 0, 16, 58, 255};
+  std::copy(std::begin(head), std::end(head), f.begin());
+  if (!unspecified_source) {
+    const uint8_t src[] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe, 0, 1, 3};
+    std::copy(std::begin(src), std::end(src), f.begin() + 22);
+  }
+  f[38] = 0xff, f[39] = 0x02, f[53] = 2;
+  f[54] = 133;
+  f[62] = 1, f[63] = 1;
+  return f;
+}
+
+TEST_CASE("router advertisement: answers a solicitation from the gateway's link-local address") {
+  auto rs = router_solicitation(false);
+  REQUIRE(ra::is_router_solicitation(rs.data(), rs.size()));
+  Mac mac;
+  std::array<uint8_t, 16> dst;
+  ra::reply_destination(rs.data(), mac, dst);
+  CHECK(mac == Mac{2, 0, 0, 0, 1, 3});  // back to the workload that asked
+  CHECK(dst[0] == 0xfe);
+  const Mac gw{0, 0, 0x5e, 0, 1, 0};
+  auto f = ra::advertisement(gw, mac, dst);
+  REQUIRE(f.size() == 14 + 40 + 24);
+  CHECK(std::equal(gw.begin(), gw.end(), f.begin() + 6));
+  CHECK(f[20] == 58);
+  CHECK(f[21] == 255);  // hop limit: receivers drop ND from anything else
+  auto ll = ra::link_local(gw);
+  CHECK(ll == std::array<uint8_t, 16>{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 2, 0, 0x5e, 0xff, 0xfe, 0, 1, 0});
+  CHECK(std::equal(ll.begin(), ll.end(), f.begin() + 22));
+  CHECK(f[54] == 134);
+  CHECK(f[59] == 0xc0);                     // managed and other-config: addresses over DHCPv6
+  CHECK(pkt::get16(f, 60) == ra::kRouterLifetime);
+  CHECK(f[70] == 1);                        // source link-layer address option
+  CHECK(std::equal(gw.begin(), gw.end(), f.begin() + 72));
+  uint32_t pseudo = pkt::sum16(f.data() + 22, 32) + 58 + 24;
+  CHECK(pkt::fold(pkt::sum16(f.data() + 54, 24, pseudo)) == 0);  // ICMPv6 checksum
+}
+
+TEST_CASE("router solicitation: from ::, answered to all nodes; malformed ones are not solicitations") {
+  auto rs = router_solicitation(true);
+  Mac mac;
+  std::array<uint8_t, 16> dst;
+  ra::reply_destination(rs.data(), mac, dst);
+  CHECK(mac == Mac{0x33, 0x33, 0, 0, 0, 1});
+  CHECK(dst == std::array<uint8_t, 16>{0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+  auto bad = rs;
+  bad[21] = 64;  // crossed a router
+  CHECK_FALSE(ra::is_router_solicitation(bad.data(), bad.size()));
+  bad = rs;
+  bad[55] = 1;  // code must be 0
+  CHECK_FALSE(ra::is_router_solicitation(bad.data(), bad.size()));
+  CHECK_FALSE(ra::is_router_solicitation(rs.data(), 14 + 40 + 7));  // truncated
+  bad = rs;
+  bad[54] = 135;  // a neighbour solicitation
+  CHECK_FALSE(ra::is_router_solicitation(bad.data(), bad.size()));
 }

@@ -289,7 +289,10 @@ TEST_CASE("IPv6 neighbour solicitations get a valid advertisement") {
   Fixture f;
   f.host_route(kVrf, "fd00::11/128", kNhLocal, kVmB);
   f.host_route(kVrf, "fd00::1/128", kNhReceive, kRouter);
-  for (auto [target, mac, router] : {std::tuple{"fd00::11", kVmB, false}, std::tuple{"fd00::1", kRouter, true}}) {
+  // The gateway's link-local address (the source of the agent's router advertisements, so the
+  // workloads' IPv6 default route) is answered in every VRF without a route.
+  for (auto [target, mac, router] : {std::tuple{"fd00::11", kVmB, false}, std::tuple{"fd00::1", kRouter, true},
+                                     std::tuple{"fe80::200:5eff:fe00:100", kRouter, true}}) {
     CAPTURE(target);
     Bytes ns = ipv6_ns("fd00::10", target, kVmA);
     Bytes dmac = {0x33, 0x33, 0xff, ns[37], ns[38], ns[39]};
