@@ -130,6 +130,11 @@ def listen(name, port, family="-4"):
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
 
+def connects(name, address, port):
+    """Whether a TCP connection from workload NAME to ADDRESS:PORT is accepted (nc -z)."""
+    return sh("nc", "-z", "-w", "1", address, port, ns=ns(name), check=False).returncode == 0
+
+
 def dhcp(name):
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "udhcpc-script.sh")
     sh("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "8", "-T", "1", "-s", script, ns=ns(name), timeout=40)

@@ -80,7 +80,7 @@ class FinancePortal(unittest.TestCase):
             str(port) in sh("ss", "-ltn", ns=ns(w)).stdout for w in WORKLOADS for port in (22, 8080, 1521, 1630)))
 
         def connects(src, dst, port):
-            return sh("nc", "-z", "-w", "1", addr[dst], port, ns=ns(src), check=False).returncode == 0
+            return e2e.connects(src, addr[dst], port)
 
         results = []
         for src in WORKLOADS:

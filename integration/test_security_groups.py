@@ -59,8 +59,7 @@ class SecurityGroups(unittest.TestCase):
         wait_for("routes", lambda: len(fabric.hosts[0].api("route.list", vrf=f"default-domain:{fabric.prefix}:net")) >= 7)
 
         def connects(src, dst, port, v6=False):
-            return sh("nc", "-z", "-w", "1", WORKLOADS[dst][1 if v6 else 0], port, ns=e2e.ns(src),
-                      check=False).returncode == 0
+            return e2e.connects(src, WORKLOADS[dst][1 if v6 else 0], port)
 
         for v6 in (False, True):
             fam = "IPv6" if v6 else "IPv4"
