@@ -118,6 +118,14 @@ class BadInput(unittest.TestCase):
             (["raw", "{broken"], "not valid JSON"),
             (["raw", '{"op": "vrf.add", "name": "x", "vni": "ten"}'], "field 'vni' must be a non-negative integer"),
             (["vni", "add", "ten", "--vrf", "red"], "--vni wants a number"),
+            (["raw", '{"op": "vrf.add", "name": "y", "imports": "64512:1"}'], "field 'imports' must be a list of route targets"),
+            (["raw", '{"op": "vrf.add", "name": "y", "imports": ["64512"]}'], '"64512" is not a route target'),
+            (["raw", '{"op": "policy.apply", "policy": {"analyzers": {"first": "tap1"}}}'],
+             "policy.analyzers: 'first' -> \"tap1\" is not a rule id and an interface name"),
+            (["raw", '{"op": "policy.apply", "policy": {"interfaces": "tap1"}}'],
+             "field 'policy.interfaces' must be a list of interface names"),
+            (["raw", '{"op": "policy.apply", "policy": {"rules": [{"src_epg": 1, "dst_epg": 2, "proto": 6, "port": 80, '
+                     '"port_len": 16, "action": "copy", "rule_id": 1}]}}'], "action 'copy' is not pass, deny or mirror"),
             (["show", "everything"], "show what?"),
         ]
         for args, message in cases:
