@@ -24,6 +24,7 @@ namespace {
 const char* kAgentUsage = R"(usage: vrctl agent [--socket PATH] [-o table|json] COMMAND
   show vrfs | interfaces | routes [--vrf V] | l2 [--vrf V] | tunnels | counters [--all]
   show flows [--vrf V] [--address A] [--limit N]   flows, their action and the rule that decided
+  show policy                        the installed policy: generation, groups, rules, interfaces under it
   vrf add NAME [--vni N]            vrf del NAME
   vni add VNI --vrf V               vni del VNI
   interface add NAME --vrf V --mac M --netns NS [--peer-name IF] [--ip ADDR]...
@@ -44,7 +45,7 @@ const std::set<std::string> kNumeric = {"vni", "label", "limit"};
 const std::map<std::string, std::string> kShow = {{"vrfs", "vrf.list"},         {"interfaces", "interface.list"},
                                                   {"routes", "route.list"},      {"l2", "l2.list"},
                                                   {"tunnels", "tunnel.list"},    {"counters", "counters"},
-                                                  {"flows", "flow.list"}};
+                                                  {"flows", "flow.list"},        {"policy", "policy.show"}};
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -88,7 +89,7 @@ json build_request(const Args& args, bool& all_counters) {
     return req;
   }
   if (args[0] == "show") {
-    if (args.size() < 2 || !kShow.count(args[1])) throw UsageError("show what? vrfs, interfaces, routes, l2, tunnels, counters, flows");
+    if (args.size() < 2 || !kShow.count(args[1])) throw UsageError("show what? vrfs, interfaces, routes, l2, tunnels, counters, flows, policy");
     req["op"] = kShow.at(args[1]);
     Args rest(args.begin() + 2, args.end());
     auto it = std::find(rest.begin(), rest.end(), "--all");

@@ -1,4 +1,5 @@
 #include "controller/list_all.h"
+#include "controller/policy_scope.h"
 #include "controller/southbound.h"
 #include "controller/tap_name.h"
 
@@ -148,7 +149,13 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
     }
     interfaces.push_back(ifc);
   }
-  return {{"revision", revision}, {"vrfs", vrfs}, {"interfaces", interfaces}, {"policy", policy}};
+  std::set<std::string> vrf_names, ports;
+  for (auto& v : vrfs) vrf_names.insert(v["name"].get<std::string>());
+  for (auto& i : interfaces) ports.insert(i["name"].get<std::string>());
+  return {{"revision", revision},
+          {"vrfs", vrfs},
+          {"interfaces", interfaces},
+          {"policy", policy_for_host(policy, vrf_names, ports)}};
 }
 
 json Southbound::register_agent(const json& body, const Principal& who) {

@@ -141,6 +141,7 @@ class AgentState {
   // Replaces the policy tables; interfaces go through the flow table while any is set.
   void set_policy(const PolicySpec& policy);
   const PolicySpec& policy() const { return policy_; }
+  uint32_t policy_generation() const { return dp_cfg_.policy_generation; }
   bool policy_enabled() const { return !policy_.epgs.empty() || !policy_.rules.empty(); }
   void add_vni(uint32_t vni, const std::string& vrf);
   void del_vni(uint32_t vni);

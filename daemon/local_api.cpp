@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <functional>
 #include <map>
 #include <set>
@@ -211,6 +212,14 @@ const std::map<std::string, Op>& ops() {
          auto* p = r.find("policy");
          st.set_policy(p ? policy_spec(*p) : PolicySpec{});
          return json{{"epgs", st.policy().epgs.size()}, {"rules", st.policy().rules.size()}};
+       }}},
+      {"policy.show", {{}, [](AgentState& st, const Request&) {
+         const PolicySpec& p = st.policy();
+         std::string under = "all";
+         if (p.interfaces) under = fmt::format("{}", fmt::join(*p.interfaces, " "));
+         return json{{"generation", st.policy_generation()}, {"endpoint_groups", p.epgs.size()},
+                     {"rules", p.rules.size()}, {"mirroring_rules", p.analyzers.size()},
+                     {"interfaces_under_policy", st.policy_enabled() ? under : "none"}};
        }}},
       {"flow.list", {{"vrf", "address", "limit"}, [](AgentState& st, const Request& r) {
          return flows_json(st, r.str_or("vrf", ""), r.str_or("address", ""), r.opt_u32("limit").value_or(1000));

@@ -141,6 +141,12 @@ class NetworkPolicy(unittest.TestCase):
         # "other" has no policy of its own: its interfaces skip the flow table.
         self.assertEqual(sh("ping", "-c1", "-W1", WORKLOADS["an"][2], ns=e2e.ns("o1"), check=False).returncode, 0)
         self.assertEqual(h1.api("flow.list", address=WORKLOADS["o1"][2]), [], "o1 went through the flow table")
+        # Each agent holds only what its own networks need; host 3 has no workload and no policy.
+        shown = [h.api("policy.show") for h in fabric.hosts]
+        self.assertEqual([len(p["interfaces_under_policy"].split()) for p in shown[:2]], [2, 2], shown)
+        self.assertLess(shown[1]["endpoint_groups"], shown[0]["endpoint_groups"], "host 2 got other's groups")
+        self.assertEqual(shown[2]["interfaces_under_policy"], "none", shown)
+        self.assertIn("endpoint_groups", fabric.hosts[0].vrctl("show", "policy").stdout)
 
     def test_2_mirror_copies_what_the_rule_passes_to_the_analyzer(self):
         fabric = e2e.fabric
