@@ -36,7 +36,13 @@ json policy_for_host(const json& compiled, const std::set<std::string>& vrfs, co
     out[field] = std::move(kept);
   };
   keep("descriptions", [&](const std::string& id) { return rule_ids.count(id) > 0; });
-  keep("analyzers", [&](const std::string& id) { return rule_ids.count(id) > 0; });
+  // Analyzers of its rules, and its own analyzer ports: copies arrive for those from elsewhere.
+  if (compiled.contains("analyzers") && compiled["analyzers"].is_object()) {
+    json kept = json::object();
+    for (auto& [id, tap] : compiled["analyzers"].items())
+      if (rule_ids.count(id) || (tap.is_string() && interfaces.count(tap.get<std::string>()))) kept[id] = tap;
+    out["analyzers"] = std::move(kept);
+  }
   keep("interfaces", [&](const std::string& name) { return interfaces.count(name) > 0; });
   keep("connections", [&](const std::string& net) { return vrfs.count(net) > 0; });
   return out;

@@ -152,10 +152,21 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
   std::set<std::string> vrf_names, ports;
   for (auto& v : vrfs) vrf_names.insert(v["name"].get<std::string>());
   for (auto& i : interfaces) ports.insert(i["name"].get<std::string>());
-  return {{"revision", revision},
-          {"vrfs", vrfs},
-          {"interfaces", interfaces},
-          {"policy", policy_for_host(policy, vrf_names, ports)}};
+  json host_policy = policy_for_host(policy, vrf_names, ports);
+  if (host_policy.is_object() && !host_policy.value("analyzers", json::object()).empty()) {
+    // Copies for an analyzer on another host go to that host's agent.
+    std::map<std::string, std::string> host_of;  // port veth name -> its host
+    for (auto& v : list_all(svc_, "virtual-machine-interface", who)) host_of[tap_name(v["uuid"])] = v.value("host_id", "");
+    json where = json::object();
+    std::lock_guard lk(mu_);
+    for (auto& [id, tap] : host_policy["analyzers"].items()) {
+      auto h = host_of.find(tap.get<std::string>());
+      if (h == host_of.end() || h->second == host) continue;
+      if (auto a = agents_.find(h->second); a != agents_.end()) where[tap.get<std::string>()] = a->second;
+    }
+    host_policy["analyzer_hosts"] = where;
+  }
+  return {{"revision", revision}, {"vrfs", vrfs}, {"interfaces", interfaces}, {"policy", host_policy}};
 }
 
 json Southbound::register_agent(const json& body, const Principal& who) {

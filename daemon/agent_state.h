@@ -106,6 +106,7 @@ struct PolicySpec {
   std::vector<std::pair<vr_rule_key, vr_rule>> rules;
   std::map<uint32_t, std::string> descriptions;
   std::map<uint32_t, std::string> analyzers;  // rule id of a mirroring pass -> interface name
+  std::map<std::string, uint32_t> analyzer_hosts;  // an analyzer elsewhere -> its host (fabric IPv4)
   // Interfaces under policy (their flows go through the flow table); absent: all of them.
   std::optional<std::set<std::string>> interfaces;
 };

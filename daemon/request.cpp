@@ -117,6 +117,13 @@ PolicySpec policy_spec(const json& j) {
       p.interfaces->insert(name.get<std::string>());
     }
   }
+  if (auto it = j.find("analyzer_hosts"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) throw AgentError("field 'policy.analyzer_hosts' must map interface names to fabric addresses");
+    for (auto& [name, host] : it->items()) {
+      if (!host.is_string()) throw AgentError(fmt::format("policy.analyzer_hosts: {} is not an address", host.dump()));
+      p.analyzer_hosts[name] = parse_ipv4(host.get<std::string>());
+    }
+  }
   if (auto it = j.find("analyzers"); it != j.end() && !it->is_null()) {
     if (!it->is_object()) throw AgentError("field 'policy.analyzers' must map rule ids to interface names");
     for (auto& [id, name] : it->items()) {

@@ -5,8 +5,9 @@ Fabric), so front reaches back on that port, across hosts and on the same host, 
 replies come back; other ports, the reverse direction and a third, unconnected network are
 refused. Traffic inside a network is not touched by the policy. Then the rule is changed to
 mirror what it passes to an analyzer workload: existing flows are decided again, and the
-analyzer receives copies of both directions (checked with tcpdump and tshark), while traffic
-the rule does not decide is not copied.
+analyzer receives copies of both directions (checked with tcpdump and tshark), also of flows
+that never touch its host (relayed by the agents), while traffic the rule does not decide is
+not copied.
 
 usage: test_network_policy.py VR_AGENT VRCTL VR_CONTROLLER
 """
@@ -163,10 +164,10 @@ class NetworkPolicy(unittest.TestCase):
             wait_for("tcpdump", lambda: os.path.exists(pcap) and os.path.getsize(pcap) > 0)
             before = h1.counters()["mirrored"]
             for src, dst, port, v6 in (("f1", "b2", 8080, False), ("f1", "b2", 8080, True), ("f1", "b1", 8080, False),
-                                       ("f2", "b2", 8080, False), ("f1", "f2", 22, False)):
+                                       ("f2", "b2", 8080, False), ("f2", "b1", 8080, False), ("f1", "f2", 22, False)):
                 self.assertTrue(connects(src, dst, port, v6), f"{src} -> {dst}:{port}")
             wait_for("copies at the analyzer", lambda: all(
-                syn(tcp_packets(pcap), src, dst) for src, dst in (("f1", "b2"), ("f1", "b1"), ("f2", "b2"))))
+                syn(tcp_packets(pcap), src, dst) for src, dst in (("f1", "b2"), ("f1", "b1"), ("f2", "b2"), ("f2", "b1"))))
         finally:
             cap.send_signal(signal.SIGINT)
             cap.wait(10)
@@ -177,6 +178,7 @@ class NetworkPolicy(unittest.TestCase):
         self.assertTrue(syn(seen, "f1", "b2", v6=True), "IPv6 too")
         self.assertTrue(syn(seen, "f1", "b1"), "leaving for another host: copied where it entered")
         self.assertTrue(syn(seen, "f2", "b2"), "arriving from another host: copied where it is delivered")
+        self.assertTrue(syn(seen, "f2", "b1"), "all on host 2: copied there and relayed to the analyzer's host")
         self.assertFalse(any(dp == 22 or sp == 22 for _, _, sp, dp, _, _ in seen), "a flow the rule does not decide was copied")
 
 if __name__ == "__main__":

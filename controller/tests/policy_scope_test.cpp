@@ -34,6 +34,9 @@ TEST_CASE("a host without the networks a rule joins does not get the rule") {
   CHECK(p["epgs"].size() == 1);
   CHECK(p["rules"].empty());  // epg 1 is not visible in blue's VRF here
   CHECK(p["interfaces"].empty());
+  CHECK(p["analyzers"].empty());
+  // The host of an analyzer port keeps knowing it is one: copies come to it from elsewhere.
+  CHECK(policy_for_host(compiled(), {"p:blue"}, {"tapbbb"})["analyzers"] == json::parse(R"({"9": "tapbbb"})"));
   CHECK(p["descriptions"] == json::parse(R"({"0": "default deny"})"));
 }
 

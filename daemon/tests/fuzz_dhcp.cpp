@@ -1,13 +1,18 @@
-// libFuzzer target for the DHCP codecs and the router-solicitation parser: decode, answer and
-// re-encode whatever comes in.
+// libFuzzer target for the agent's codecs (DHCP, DHCPv6, router solicitations, mirror
+// datagrams): decode, answer and re-encode whatever comes in.
 #include <cstddef>
 #include <cstdint>
 
 #include "dhcp6_codec.h"
 #include "dhcp_codec.h"
+#include "mirror_datagram.h"
 #include "ra_codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (auto d = vrfabric::decode_mirror_datagram(data, size)) {
+    auto again = vrfabric::encode_mirror_datagram(d->analyzer, d->frame, d->len);
+    if (again.size() != size) __builtin_trap();  // what decodes re-encodes to the same length
+  }
   if (vrfabric::ra::is_router_solicitation(data, size)) {
     vrfabric::Mac mac;
     std::array<uint8_t, 16> ip;

@@ -1,4 +1,5 @@
-// DHCPv4/DHCPv6 codecs, server answers and router advertisements, as pure functions.
+// The agent's codecs as pure functions: DHCPv4/DHCPv6 and server answers, router
+// advertisements, mirror datagrams.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -8,6 +9,7 @@
 #include <random>
 
 #include "dhcp_server.h"
+#include "mirror_datagram.h"
 #include "packet_builder.h"
 #include "ra_codec.h"
 
@@ -238,4 +240,24 @@ TEST_CASE("router solicitation: from ::, answered to all nodes; malformed ones a
   bad = rs;
   bad[54] = 135;  // a neighbour solicitation
   CHECK_FALSE(ra::is_router_solicitation(bad.data(), bad.size()));
+}
+
+TEST_CASE("mirror datagrams between agents: round trip, and what is refused") {
+  std::vector<uint8_t> frame(14 + 46, 0xab);
+  frame[12] = 0x08, frame[13] = 0;
+  auto d = encode_mirror_datagram("tap0123456789a", frame.data(), frame.size());
+  auto back = decode_mirror_datagram(d.data(), d.size());
+  REQUIRE(back);
+  CHECK(back->analyzer == "tap0123456789a");
+  CHECK(std::vector<uint8_t>(back->frame, back->frame + back->len) == frame);
+  CHECK_FALSE(decode_mirror_datagram(d.data(), 20 + 13));  // shorter than an Ethernet header
+  auto bad = d;
+  bad[0] = 'X';  // not ours
+  CHECK_FALSE(decode_mirror_datagram(bad.data(), bad.size()));
+  bad = d;
+  std::fill(bad.begin() + 4, bad.begin() + 20, 'a');  // no NUL within the name field
+  CHECK_FALSE(decode_mirror_datagram(bad.data(), bad.size()));
+  bad = d;
+  std::fill(bad.begin() + 4, bad.begin() + 20, 0);  // empty name
+  CHECK_FALSE(decode_mirror_datagram(bad.data(), bad.size()));
 }
