@@ -23,7 +23,8 @@ namespace {
 
 const char* kAgentUsage = R"(usage: vrctl agent [--socket PATH] [-o table|json] COMMAND
   show vrfs | interfaces | routes [--vrf V] | l2 [--vrf V] | tunnels | counters [--all]
-  show flows [--vrf V] [--address A] [--limit N]   flows, their action and the rule that decided
+  show flows [--vrf V] [--address A] [--action pass|deny|mirror] [--limit N]
+                                     flows, their action and the rule that decided
   show policy                        the installed policy: generation, groups, rules, interfaces under it
   vrf add NAME [--vni N]            vrf del NAME
   vni add VNI --vrf V               vni del VNI

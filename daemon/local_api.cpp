@@ -52,7 +52,8 @@ std::string flow_addr(const vr_flow_key& k, const uint8_t* a) {
 
 // The flow table as vrctl shows it: one line a flow (both directions), from the end that
 // opened it to the other, with the action and the rule that decided.
-json flows_json(AgentState& st, const std::string& vrf, const std::string& address, uint32_t limit) {
+json flows_json(AgentState& st, const std::string& vrf, const std::string& address, const std::string& action,
+                uint32_t limit) {
   std::map<uint32_t, std::string> names;
   for (auto& [n, v] : st.vrfs()) names[v.id] = n;
   timespec now{};
@@ -66,6 +67,7 @@ json flows_json(AgentState& st, const std::string& vrf, const std::string& addre
     uint16_t sport = ntohs(swapped ? k.dport : k.sport), dport = ntohs(swapped ? k.sport : k.dport);
     if (!vrf.empty() && names[k.vrf] != vrf) continue;
     if (!address.empty() && src != address && dst != address) continue;
+    if (!action.empty() && (f.action >= 3 || action != actions[f.action])) continue;
     if (out.size() >= limit) break;
     auto desc = st.policy().descriptions.find(f.rule_id);
     out.push_back({{"vrf", names.count(k.vrf) ? names[k.vrf] : std::to_string(k.vrf)}, {"proto", k.proto},
@@ -221,8 +223,11 @@ const std::map<std::string, Op>& ops() {
                      {"rules", p.rules.size()}, {"mirroring_rules", p.analyzers.size()},
                      {"interfaces_under_policy", st.policy_enabled() ? under : "none"}};
        }}},
-      {"flow.list", {{"vrf", "address", "limit"}, [](AgentState& st, const Request& r) {
-         return flows_json(st, r.str_or("vrf", ""), r.str_or("address", ""), r.opt_u32("limit").value_or(1000));
+      {"flow.list", {{"vrf", "address", "action", "limit"}, [](AgentState& st, const Request& r) {
+         std::string action = r.str_or("action", "");
+         if (!action.empty() && action != "pass" && action != "deny" && action != "mirror")
+           throw AgentError(fmt::format("field 'action': '{}' is not pass, deny or mirror", action));
+         return flows_json(st, r.str_or("vrf", ""), r.str_or("address", ""), action, r.opt_u32("limit").value_or(1000));
        }}},
       {"counters", {{}, [](AgentState& st, const Request&) {
          json out = json::object();

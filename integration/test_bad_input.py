@@ -127,6 +127,7 @@ class BadInput(unittest.TestCase):
             (["raw", '{"op": "policy.apply", "policy": {"rules": [{"src_epg": 1, "dst_epg": 2, "proto": 6, "port": 80, '
                      '"port_len": 16, "action": "copy", "rule_id": 1}]}}'], "action 'copy' is not pass, deny or mirror"),
             (["show", "everything"], "show what?"),
+            (["show", "flows", "--action", "allow"], "field 'action': 'allow' is not pass, deny or mirror"),
         ]
         for args, message in cases:
             with self.subTest(args=args):

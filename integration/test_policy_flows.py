@@ -107,6 +107,9 @@ class PolicyFlows(unittest.TestCase):
         self.assertTrue(any(f["action"] == "deny" and f["dst"].endswith(":22") for f in denied), denied)
         table = fabric.hosts[0].vrctl("show", "flows", "--vrf", "red").stdout
         self.assertIn("firewall-rule web-to-db-5432", table)
+        only = fabric.hosts[0].api("flow.list", action="deny")
+        self.assertTrue(only and all(f["action"] == "deny" for f in only), only)
+        self.assertNotIn("web-to-db-5432", fabric.hosts[0].vrctl("show", "flows", "--action", "deny").stdout)
 
     def test_4_policy_change_re_decides_existing_flows(self):
         apply([tcp_port(5432), tcp_port(0, proto=1, rule_id=8, port_len=0)])  # ICMP: any type
