@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Flow-based policy enforcement. The first packet of a flow (VRF + 5-tuple) is decided in
- * the datapath from the compiled tables: the endpoint group of each address (LPM), then the
- * rule for the pair of groups, the protocol and the destination port (LPM over the port;
- * exact protocol first, then any). Forward and reverse entries are written together so the
- * return traffic passes; later packets of the flow cost one hash lookup. A policy change
- * bumps the generation and each flow is re-decided at its next packet.
+ * the datapath from the compiled tables: the endpoint group of each address (exact hash,
+ * then LPM), then the rule for the pair of groups, the protocol and the destination port
+ * (LPM over the port; exact protocol first, then any). One entry serves both directions, so
+ * the return traffic passes; later packets of the flow cost one hash lookup. A policy change
+ * bumps the generation and each flow is re-decided at its next packet, as its initiator sent
+ * it. Packets of MIRROR flows are also copied to the agent for the rule's analyzer.
  */
 #ifndef VRFABRIC_VR_FLOW_BPF_H
 #define VRFABRIC_VR_FLOW_BPF_H
