@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "datapath.h"
-
 namespace vrfabric::ra {
+
+using Mac = std::array<uint8_t, 6>;  // the same type as vrfabric::Mac, without the BPF headers
 
 inline constexpr uint16_t kRouterLifetime = 1800;  // seconds (RFC 4861 default: 3 x 600)
 

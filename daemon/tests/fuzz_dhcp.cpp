@@ -14,10 +14,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (again.size() != size) __builtin_trap();  // what decodes re-encodes to the same length
   }
   if (vrfabric::ra::is_router_solicitation(data, size)) {
-    vrfabric::Mac mac;
+    vrfabric::ra::Mac mac;
     std::array<uint8_t, 16> ip;
     vrfabric::ra::reply_destination(data, mac, ip);
-    vrfabric::ra::advertisement(vrfabric::Mac{0, 0, 0x5e, 0, 1, 0}, mac, ip);
+    vrfabric::ra::advertisement(vrfabric::ra::Mac{0, 0, 0x5e, 0, 1, 0}, mac, ip);
   }
   vrfabric::dhcp6::answer(data, size, vrfabric::dhcp6::Lease{});
   auto msg = vrfabric::dhcp::decode(data, size);
