@@ -3,7 +3,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git python3
   clang llvm lld libbpf-dev bpftool linux-libc-dev libelf-dev zlib1g-dev
   libnl-3-dev libnl-route-3-dev
   libcpp-httplib-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libsqlite3-dev sqlite3
@@ -22,6 +22,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# bpffs is needed for pinning; mount it if the machine has not.
+# libbpf and bpftool expect bpffs mounted (nothing of ours pins: maps live as long as the agent).
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 echo "dependencies ready"
