@@ -214,9 +214,10 @@ struct vr_flow {
 };
 
 /* Per-host settings: one entry in vr_config. */
+#define VR_CFG_F_POLICY 0x1 /* some interface is under policy: others check their destination */
 struct vr_config {
 	__u8 router_mac[VR_ETH_ALEN]; /* the distributed gateway's MAC: the same on every VRF */
-	__u16 pad;
+	__u16 flags;                  /* VR_CFG_F_* */
 	__u32 fabric_ifindex;
 	__u32 fabric_ip;              /* network order */
 	__u32 policy_generation;      /* bumped by the agent whenever compiled policy changes */

@@ -258,6 +258,8 @@ static __always_inline int vr_policy_allows(struct xdp_md *ctx, const struct vr_
 					    const struct vr_config *cfg, const struct vr_fwd *fwd)
 {
 	if (!(ifc->flags & VR_IFACE_F_POLICY)) {
+		if (!(cfg->flags & VR_CFG_F_POLICY))
+			return 1; /* no policy on this host: no lookup of the destination either */
 		struct vr_iface *dst = vr_local_dst(fwd);
 		if (!dst || !(dst->flags & VR_IFACE_F_POLICY))
 			return 1;

@@ -359,6 +359,7 @@ void AgentState::set_policy(const PolicySpec& policy) {
   for (auto& [n, ifc] : ifaces_) write_iface(ifc);  // which are under policy may have changed
   policy_digest_ = digest;
   dp_cfg_.policy_generation++;  // every flow is decided again at its next packet
+  dp_cfg_.flags = policy_enabled() ? VR_CFG_F_POLICY : 0;
   dp_.set_config(dp_cfg_);
   spdlog::info("policy generation {}: {} endpoint groups, {} rules, interfaces under policy: {}",
                dp_cfg_.policy_generation, installed_epgs_.size(), installed_rules_.size(),
