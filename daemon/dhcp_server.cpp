@@ -1,4 +1,5 @@
 #include "dhcp_server.h"
+#include "inet_checksum.h"
 #include "ra_codec.h"
 
 #include <arpa/inet.h>
@@ -19,17 +20,6 @@ namespace vrfabric {
 namespace {
 
 constexpr uint16_t kServerPort = 67, kClientPort = 68;
-
-uint16_t fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
-}
-
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
-  if (n & 1) sum += static_cast<uint32_t>(p[n - 1] << 8);
-  return sum;
-}
 
 // IPv4, UDP, not a fragment, destination port 67.
 sock_filter kFilter[] = {

@@ -1,4 +1,5 @@
 #include "ra_codec.h"
+#include "inet_checksum.h"
 
 #include <algorithm>
 #include <cstring>
@@ -8,12 +9,6 @@ namespace vrfabric::ra {
 namespace {
 constexpr uint8_t kIcmp6 = 58, kRs = 133, kRa = 134, kOptSourceLla = 1;
 constexpr size_t kEth = 14, kIp6 = 40;
-
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t sum) {
-  for (size_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
-  if (n & 1) sum += static_cast<uint32_t>(p[n - 1] << 8);
-  return sum;
-}
 }  // namespace
 
 std::array<uint8_t, 16> link_local(const Mac& mac) {
@@ -60,10 +55,7 @@ std::vector<uint8_t> advertisement(const Mac& router_mac, const Mac& dst_mac, co
   ra[16] = kOptSourceLla;
   ra[17] = 1;  // in units of 8 bytes
   std::copy(router_mac.begin(), router_mac.end(), ra + 18);
-  uint32_t sum = sum16(ip + 8, 32, 0) + kRaLen + kIcmp6;
-  sum = sum16(ra, kRaLen, sum);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  uint16_t c = static_cast<uint16_t>(~sum);
+  uint16_t c = fold(sum16(ra, kRaLen, sum16(ip + 8, 32) + kRaLen + kIcmp6));
   ra[2] = static_cast<uint8_t>(c >> 8), ra[3] = static_cast<uint8_t>(c);
   return f;
 }
