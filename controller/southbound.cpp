@@ -83,8 +83,11 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
   int64_t revision = svc_.revision();
   json vrfs = json::array(), interfaces = json::array();
   std::vector<json> vmis;
-  for (auto& v : list_all(svc_, "virtual-machine-interface", who))
+  std::map<std::string, std::string> host_of;  // every port's veth name -> its host
+  for (auto& v : list_all(svc_, "virtual-machine-interface", who)) {
+    host_of[tap_name(v.value("uuid", ""))] = v.value("host_id", "");
     if (v.value("host_id", "") == host) vmis.push_back(std::move(v));
+  }
   if (vmis.empty()) return {{"revision", revision}, {"vrfs", vrfs}, {"interfaces", interfaces}};
   json policy = policy_.compiled(who);
 
@@ -155,8 +158,6 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
   json host_policy = policy_for_host(policy, vrf_names, ports);
   if (host_policy.is_object() && !host_policy.value("analyzers", json::object()).empty()) {
     // Copies for an analyzer on another host go to that host's agent.
-    std::map<std::string, std::string> host_of;  // port veth name -> its host
-    for (auto& v : list_all(svc_, "virtual-machine-interface", who)) host_of[tap_name(v["uuid"])] = v.value("host_id", "");
     json where = json::object();
     std::lock_guard lk(mu_);
     for (auto& [id, tap] : host_policy["analyzers"].items()) {

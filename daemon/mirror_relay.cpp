@@ -60,7 +60,9 @@ MirrorRelay::~MirrorRelay() {
   perf_buffer__free(pb_);
   close(sock_);
   close(udp_);
-  if (lost_) spdlog::warn("mirror: {} copies lost in the perf buffer", lost_.load());
+  if (lost_ || failed_ || no_analyzer_)
+    spdlog::info("mirror: {} copies lost in the perf buffer, {} not sent, {} without an analyzer", lost_.load(),
+                 failed_.load(), no_analyzer_.load());
 }
 
 void MirrorRelay::deliver(int ifindex, const uint8_t* frame, size_t len) {
@@ -69,9 +71,8 @@ void MirrorRelay::deliver(int ifindex, const uint8_t* frame, size_t len) {
   to.sll_ifindex = ifindex;
   to.sll_halen = ETH_ALEN;
   std::memcpy(to.sll_addr, frame, ETH_ALEN);
-  if (sendto(sock_, frame, len, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == static_cast<ssize_t>(len))
-    sent_++;
-  else if (failed_++ == 0)
+  if (sendto(sock_, frame, len, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) != static_cast<ssize_t>(len) &&
+      failed_++ == 0)
     spdlog::warn("mirror: cannot send a copy to ifindex {}: {}", ifindex, std::strerror(errno));
 }
 
@@ -102,7 +103,8 @@ void MirrorRelay::on_copy(const void* data, uint32_t size) {
     to.sin_family = AF_INET;
     to.sin_port = htons(kMirrorPort);
     to.sin_addr.s_addr = remote;
-    if (sendto(udp_, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0) forwarded_++;
+    if (sendto(udp_, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0 && failed_++ == 0)
+      spdlog::warn("mirror: cannot relay a copy to {}: {}", ipv4_str(remote), std::strerror(errno));
     return;
   }
   if (no_analyzer_++ == 0) spdlog::info("mirror: rule {} has no reachable analyzer: copies dropped", meta.rule_id);

@@ -31,7 +31,8 @@ class MirrorRelay {
   int sock_ = -1;  // packet socket: out of analyzer veths
   int udp_ = -1;   // datagrams from and to other hosts' agents
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> sent_{0}, forwarded_{0}, no_analyzer_{0}, failed_{0}, lost_{0};
+  // Copies the forwarder counts (mirrored, mirror_failed); these say what became of them here.
+  std::atomic<uint64_t> no_analyzer_{0}, failed_{0}, lost_{0};
   std::thread thread_, udp_thread_;
 
   void on_copy(const void* data, uint32_t size);
