@@ -21,21 +21,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import IP, Fabric, sh  # noqa: E402
+from harness import IP, Fabric, sh, wait_for  # noqa: E402
 
 STATE = "/run/vrfabric-demo"
 EXAMPLE = os.path.join(HERE, "..", "examples", "fabric-demo.yaml")
 FABRIC_CTL = "192.0.2.1"
 API = "127.0.0.1:8082"
-
-
-def wait_for(what, fn, timeout=40):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if fn():
-            return
-        time.sleep(0.25)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 def dhcp(ns):

@@ -57,6 +57,24 @@ def start_route_reflector(fabric, bgpd, address="192.0.2.1"):
                                  address, "--listen", address, *peers], stdout=log, stderr=subprocess.STDOUT)
 
 
+def fabric_with_reflector(hosts, agent, vrctl, bgpd, address="192.0.2.1"):
+    """A fabric whose agents peer over BGP EVPN with a vr-bgpd route reflector on the
+    underlay switch; returns (fabric, reflector process). Undo with close_with_reflector."""
+    fabric = Fabric(hosts, vrctl_bin=vrctl)
+    rr = start_route_reflector(fabric, bgpd, address)
+    fabric.agent_bin = agent
+    for h in fabric.hosts:
+        h.start_agent("--controller-bgp", address)
+    return fabric, rr
+
+
+def close_with_reflector(fabric, rr):
+    if rr:
+        rr.terminate()
+        rr.wait(10)
+    fabric.close()
+
+
 class AgentClient:
     def __init__(self, path):
         self.path = path

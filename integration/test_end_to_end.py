@@ -176,9 +176,11 @@ def start_agent(h):
                   "--host", f"node-{h.index}", "--controller-bgp", FABRIC_CTL)
 
 
-def setUpModule():
+def setUpModule(hosts=3):
+    """The controller, HOSTS agent hosts and a namespace per workload of WORKLOADS (which
+    the other controller-driven tests set to their own before calling this)."""
     global fabric, ctl
-    fabric = Fabric(3, vrctl_bin=VRCTL)
+    fabric = Fabric(hosts, vrctl_bin=VRCTL)
     sh(IP, "addr", "add", f"{FABRIC_CTL}/24", "dev", "br0", ns=fabric.underlay)
     ctl = Controller(fabric.tmp)
     ctl.start()

@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import IP, Fabric, Workload, sh, start_route_reflector, wait_for  # noqa: E402
+from harness import IP, Workload, close_with_reflector, fabric_with_reflector, sh, wait_for  # noqa: E402
 
 AGENT, VRCTL, BGPD = sys.argv[1], sys.argv[2], sys.argv[3]
 RR = "192.0.2.1"
@@ -29,11 +29,8 @@ def routes(host, vrf):
 
 def setUpModule():
     global fabric, rr
-    fabric = Fabric(3, vrctl_bin=VRCTL)
-    rr = start_route_reflector(fabric, BGPD, RR)
-    fabric.agent_bin = AGENT
+    fabric, rr = fabric_with_reflector(3, AGENT, VRCTL, BGPD, RR)
     for h in fabric.hosts:
-        h.start_agent("--controller-bgp", RR)
         for name, cfg in NETS.items():
             h.api("vrf.add", name=name, **cfg)
             h.api("route.add", vrf=name, prefix="10.1.1.1/32", nexthop="receive")
@@ -44,10 +41,7 @@ def setUpModule():
 
 
 def tearDownModule():
-    if rr:
-        rr.terminate()
-        rr.wait(10)
-    fabric.close()
+    close_with_reflector(fabric, rr)
 
 
 class EvpnAgents(unittest.TestCase):

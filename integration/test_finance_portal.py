@@ -18,7 +18,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import test_end_to_end as e2e  # noqa: E402  (controller and agent set-up)
-from harness import IP, Fabric, sh  # noqa: E402
+from harness import IP, sh  # noqa: E402
 
 EXAMPLE = os.path.join(HERE, "..", "examples", "finance-portal.yaml")
 TIERS, DEPLOYMENTS = ("web", "app", "db"), ("dev", "prod")
@@ -42,19 +42,8 @@ def ns(w):
 
 
 def setUpModule():
-    e2e.fabric = fabric = Fabric(2, vrctl_bin=e2e.VRCTL)
-    sh(IP, "addr", "add", f"{e2e.FABRIC_CTL}/24", "dev", "br0", ns=fabric.underlay)
-    e2e.ctl = e2e.Controller(fabric.tmp)
-    e2e.ctl.start()
-    with open(e2e.ctl.token_file) as f:
-        e2e.env.update(VRCTL_SERVER=f"http://127.0.0.1:{e2e.ctl.port}", VRCTL_TOKEN=f.read().strip(), HOME=fabric.tmp)
-    for w in WORKLOADS:
-        fabric.track_ns(ns(w))
-        sh(IP, "netns", "add", ns(w))
-        sh(IP, "link", "set", "lo", "up", ns=ns(w))
-    fabric.agent_bin = e2e.AGENT
-    for h in fabric.hosts:
-        e2e.start_agent(h)
+    e2e.WORKLOADS = [(w, None, None) for w in WORKLOADS]
+    e2e.setUpModule(hosts=2)
 
 
 def tearDownModule():

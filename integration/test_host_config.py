@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import IP, Fabric, sh, start_route_reflector, wait_for  # noqa: E402
+from harness import IP, close_with_reflector, fabric_with_reflector, sh, wait_for  # noqa: E402
 
 AGENT, VRCTL, BGPD = sys.argv[1], sys.argv[2], sys.argv[3]
 RR = "192.0.2.1"
@@ -55,18 +55,11 @@ def ping(src, dst, count=2):
 
 def setUpModule():
     global fabric, rr
-    fabric = Fabric(2, vrctl_bin=VRCTL)
-    rr = start_route_reflector(fabric, BGPD, RR)
-    fabric.agent_bin = AGENT
-    for h in fabric.hosts:
-        h.start_agent("--controller-bgp", RR)
+    fabric, rr = fabric_with_reflector(2, AGENT, VRCTL, BGPD, RR)
 
 
 def tearDownModule():
-    if rr:
-        rr.terminate()
-        rr.wait(10)
-    fabric.close()
+    close_with_reflector(fabric, rr)
 
 
 class HostConfig(unittest.TestCase):

@@ -2,11 +2,9 @@
 // checked byte for byte against the RFC layouts, decapsulation, ARP/ND answers, routing,
 // and malformed input. The test process moves into a fresh network namespace first, so the
 // only interface it sees (lo, ifindex 1) is its own.
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
-#include <sched.h>
 
 #include "datapath.h"
 #include "packet_builder.h"
@@ -110,54 +108,47 @@ void check_outer_ip(const Bytes& out, uint8_t proto, size_t inner_len, size_t hl
   CHECK(get32(out, 30) == ntohl(ip_be("192.0.2.2")));
 }
 
+// Sends inner_frame() from workload A to B behind a tunnel of that encapsulation and label;
+// checks the verdict, the size and the outer IPv4 header. Returns the encapsulated frame.
+Bytes encapsulated(Fixture& f, uint8_t encap, uint32_t label, uint8_t proto, size_t hlen) {
+  f.tunnel(kNhTunnel, encap, "192.0.2.2");
+  f.dp.set_l2(kVrf, vrfabric::Mac(kVmB), vr_fwd{.nh_id = kNhTunnel, .label = label});
+  Bytes in = inner_frame();
+  auto r = run(f.wl(), in);
+  REQUIRE(r.action == XDP_REDIRECT);
+  REQUIRE(r.out.size() == in.size() + hlen);
+  check_outer_ip(r.out, proto, in.size(), hlen);
+  CHECK(Bytes(r.out.begin() + hlen, r.out.end()) == in);
+  return r.out;
+}
+
 }  // namespace
 
 TEST_CASE("VXLAN encapsulation is byte-exact (RFC 7348)") {
   Fixture f;
-  f.tunnel(kNhTunnel, VR_ENCAP_VXLAN, "192.0.2.2");
-  f.dp.set_l2(kVrf, vrfabric::Mac(kVmB), vr_fwd{.nh_id = kNhTunnel, .label = 5000});
-  Bytes in = inner_frame();
-  auto r = run(f.wl(), in);
-  REQUIRE(r.action == XDP_REDIRECT);
-  REQUIRE(r.out.size() == in.size() + 50);
-  check_outer_ip(r.out, 17, in.size(), 50);
-  CHECK(get16(r.out, 34) >= 49152);              // source port: flow entropy, ephemeral range
-  CHECK(get16(r.out, 36) == 4789);
-  CHECK(get16(r.out, 38) == 8 + 8 + in.size());  // UDP length
-  CHECK(get16(r.out, 40) == 0);                  // zero checksum allowed over IPv4
-  CHECK(get32(r.out, 42) == 0x08000000);         // flags: I bit only
-  CHECK(get32(r.out, 46) == 5000u << 8);         // VNI, reserved byte zero
-  CHECK(Bytes(r.out.begin() + 50, r.out.end()) == in);
+  Bytes out = encapsulated(f, VR_ENCAP_VXLAN, 5000, 17, 50);
+  CHECK(get16(out, 34) >= 49152);                         // source port: flow entropy, ephemeral range
+  CHECK(get16(out, 36) == 4789);
+  CHECK(get16(out, 38) == 8 + 8 + inner_frame().size());  // UDP length
+  CHECK(get16(out, 40) == 0);                             // zero checksum allowed over IPv4
+  CHECK(get32(out, 42) == 0x08000000);                    // flags: I bit only
+  CHECK(get32(out, 46) == 5000u << 8);                    // VNI, reserved byte zero
   CHECK(f.count(VR_CNT_ENCAP_VXLAN) == 1);
 }
 
 TEST_CASE("MPLS over UDP encapsulation is byte-exact (RFC 7510)") {
   Fixture f;
-  f.tunnel(kNhTunnel, VR_ENCAP_MPLSUDP, "192.0.2.2");
-  f.dp.set_l2(kVrf, vrfabric::Mac(kVmB), vr_fwd{.nh_id = kNhTunnel, .label = 99999});
-  Bytes in = inner_frame();
-  auto r = run(f.wl(), in);
-  REQUIRE(r.action == XDP_REDIRECT);
-  REQUIRE(r.out.size() == in.size() + 46);
-  check_outer_ip(r.out, 17, in.size(), 46);
-  CHECK(get16(r.out, 36) == 6635);
-  CHECK(get16(r.out, 38) == 8 + 4 + in.size());
-  CHECK(get32(r.out, 42) == (99999u << 12 | 1u << 8 | 64));  // label, TC 0, bottom of stack, TTL
-  CHECK(Bytes(r.out.begin() + 46, r.out.end()) == in);
+  Bytes out = encapsulated(f, VR_ENCAP_MPLSUDP, 99999, 17, 46);
+  CHECK(get16(out, 36) == 6635);
+  CHECK(get16(out, 38) == 8 + 4 + inner_frame().size());
+  CHECK(get32(out, 42) == (99999u << 12 | 1u << 8 | 64));  // label, TC 0, bottom of stack, TTL
 }
 
 TEST_CASE("MPLS over GRE encapsulation is byte-exact (RFC 4023, RFC 2784)") {
   Fixture f;
-  f.tunnel(kNhTunnel, VR_ENCAP_MPLSGRE, "192.0.2.2");
-  f.dp.set_l2(kVrf, vrfabric::Mac(kVmB), vr_fwd{.nh_id = kNhTunnel, .label = 17});
-  Bytes in = inner_frame();
-  auto r = run(f.wl(), in);
-  REQUIRE(r.action == XDP_REDIRECT);
-  REQUIRE(r.out.size() == in.size() + 42);
-  check_outer_ip(r.out, 47, in.size(), 42);
-  CHECK(get32(r.out, 34) == 0x00008847);  // no C/K/S bits, version 0, MPLS unicast
-  CHECK(get32(r.out, 38) == (17u << 12 | 1u << 8 | 64));
-  CHECK(Bytes(r.out.begin() + 42, r.out.end()) == in);
+  Bytes out = encapsulated(f, VR_ENCAP_MPLSGRE, 17, 47, 42);
+  CHECK(get32(out, 34) == 0x00008847);  // no C/K/S bits, version 0, MPLS unicast
+  CHECK(get32(out, 38) == (17u << 12 | 1u << 8 | 64));
 }
 
 TEST_CASE("decapsulation hands the exact inner frame to the workload") {
@@ -347,13 +338,4 @@ TEST_CASE("the same MAC in two VRFs leads to each VRF's own destination") {
     CHECK(get32(r.out, 30) == ntohl(ip_be(dst)));
     CHECK(get32(r.out, 46) == vni << 8);
   }
-}
-
-int main(int argc, char** argv) {
-  if (unshare(CLONE_NEWNET) != 0) {
-    std::perror("unshare(CLONE_NEWNET) (the test needs root)");
-    return 1;
-  }
-  doctest::Context ctx(argc, argv);
-  return ctx.run();
 }
