@@ -404,7 +404,9 @@ void AgentState::set_interface_addresses(const std::string& name, const Interfac
       throw AgentError(fmt::format("{} is already routed in VRF '{}' ({})", ip.str(), ifc.spec.vrf, r->second.owner));
   }
   if (observer_) observer_->interface_changed(ifc, v, true);  // withdraw the old MAC/IP routes
-  leak_interface(ifc, false);
+  Interface gone = ifc;  // the addresses it no longer has, also where they were imported
+  std::erase_if(gone.spec.ips, [&](const Prefix& ip) { return std::find(spec.ips.begin(), spec.ips.end(), ip) != spec.ips.end(); });
+  leak_interface(gone, false);
   for (auto& ip : ifc.spec.ips)
     if (std::find(spec.ips.begin(), spec.ips.end(), ip) == spec.ips.end()) drop_route(v.id, ip);
   for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(ifc.nh_id, 0, &ifc.spec.mac, true), owner);
