@@ -177,20 +177,25 @@ void EvpnAgent::on_route(const bgp::RouteEvent& ev) {
     std::optional<vr_encap> encap;
     for (auto& c : a.extCommunities)
       if (c.isEncapsulation() && !encap) encap = encap_of(c.tunnelType());
+    if (ours || a.nextHop.v6) return apply_all(touched);  // ours, or a next hop we cannot tunnel to
+    auto* path = std::get_if<bgp::EvpnMacIp>(&best.nlri);
+    Remote r;
+    r.nexthop = htonl(a.nextHop.v4Value());
+    r.encap = encap.value_or(VR_ENCAP_MPLSUDP);
+    uint32_t raw = path ? path->label : key->label;
+    r.label = r.encap == VR_ENCAP_VXLAN ? raw : bgp::mplsLabelValue(raw);
+    if (key->ip) r.ips.insert(key->ip->str());
     for (auto& [vrf, routes_only] : into) {
-      if (ours || a.nextHop.v6 || (routes_only && !key->ip)) continue;
-      auto* path = std::get_if<bgp::EvpnMacIp>(&best.nlri);
-      Remote r;
-      r.nexthop = htonl(a.nextHop.v4Value());
-      r.encap = encap.value_or(VR_ENCAP_MPLSUDP);
-      uint32_t raw = path ? path->label : key->label;
-      r.label = r.encap == VR_ENCAP_VXLAN ? raw : bgp::mplsLabelValue(raw);
-      if (key->ip) r.ips.insert(key->ip->str());
+      if (routes_only && !key->ip) continue;  // an imported route is only worth its address
       r.routes_only = routes_only;
       remotes_[{vrf, mac}][ev.key] = r;
       touched.insert({vrf, mac});
     }
   }
+  apply_all(touched);
+}
+
+void EvpnAgent::apply_all(const std::set<std::pair<std::string, std::string>>& touched) {
   for (auto& [vrf, m] : touched) apply_remote(vrf, m);
 }
 

@@ -52,6 +52,7 @@ class EvpnAgent : public AgentObserver {
   void resubscribe();
   void rebuild_importers(const std::string& removed_vrf);
   void forget_imported(const std::string& vrf);
+  void apply_all(const std::set<std::pair<std::string, std::string>>& touched);  // (vrf, mac) pairs
   void refresh_import_targets();
   void on_route(const bgp::RouteEvent& ev);
   void apply_remote(const std::string& vrf, const std::string& mac);
