@@ -30,6 +30,8 @@ const char* kAgentUsage = R"(usage: vrctl agent [--socket PATH] [-o table|json] 
   vni add VNI --vrf V               vni del VNI
   interface add NAME --vrf V --mac M --netns NS [--peer-name IF] [--ip ADDR]...
   interface del NAME
+  port attach UUID --netns NS [--ifname eth0]   the runtime: plug the controller's port UUID into NS
+  port detach UUID                  show ports
   endpoint add --vrf V --mac M --remote FABRIC_IP [--encap vxlan|mplsudp|mplsgre] [--label L] [--ip ADDR]...
   endpoint del --vrf V --mac M
   route add PREFIX --vrf V --nexthop discard|receive|interface|tunnel
@@ -41,12 +43,13 @@ The socket defaults to $VRCTL_AGENT_SOCKET, then /run/vrfabric/agent.sock.
 
 // The request field a positional argument fills, per object.
 const std::map<std::string, std::string> kPositional = {
-    {"vrf", "name"}, {"interface", "name"}, {"route", "prefix"}, {"vni", "vni"}};
+    {"vrf", "name"}, {"interface", "name"}, {"port", "uuid"}, {"route", "prefix"}, {"vni", "vni"}};
 const std::set<std::string> kNumeric = {"vni", "label", "limit"};
 const std::map<std::string, std::string> kShow = {{"vrfs", "vrf.list"},         {"interfaces", "interface.list"},
                                                   {"routes", "route.list"},      {"l2", "l2.list"},
                                                   {"tunnels", "tunnel.list"},    {"counters", "counters"},
-                                                  {"flows", "flow.list"},        {"policy", "policy.show"}};
+                                                  {"flows", "flow.list"},        {"policy", "policy.show"},
+                                                  {"ports", "port.list"}};
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;

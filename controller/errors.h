@@ -22,5 +22,6 @@ inline ApiError conflict(const std::string& m, const std::string& f = {}, nlohma
   return {409, m, f, std::move(d)};
 }
 inline ApiError forbidden(const std::string& m) { return {403, m}; }
+inline ApiError forbidden_field(const std::string& f, const std::string& m) { return {403, "field '" + f + "': " + m, f}; }
 
 }  // namespace vrf

@@ -114,10 +114,8 @@ void AddressAllocator::claim(Store& st, const SubnetPlan& s, const IpAddr& a, co
   if (a.value == s.dns.value) throw conflict(txt + " is the DNS server address of subnet " + s.cidr.str());
   if (s.reserved(a.value)) throw conflict(txt + " is the network or broadcast address of subnet " + s.cidr.str());
   PoolState& ps = state(st, s);
-  if (ps.used.count(a.value)) {
-    auto who = st.ip_owner(s.uuid, txt);
-    throw conflict(txt + " is already allocated" + (who ? " (to " + *who + ")" : std::string()));
-  }
+  // The holder is not named: in a shared or external network it may be another tenant's.
+  if (ps.used.count(a.value)) throw conflict(txt + " is already allocated");
   st.insert_ip(s.uuid, txt, owner);
   ps.used.insert(a.value);
 }

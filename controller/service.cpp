@@ -233,6 +233,10 @@ json ConfigService::create_locked(const TypeSpec& t, json obj, const Principal& 
     throw forbidden("token may not create " + t.name + " " + join_fq(fq));
   if (auto existing = st_.uuid_by_fq(t.name, join_fq(fq)))
     throw conflict(t.name + " " + join_fq(fq) + " already exists (uuid " + *existing + ")", "fq_name");
+  // A tenant choosing a uuid would learn from the conflict that another tenant's object
+  // has it; uuids are the controller's to give, except to the global admin (migrations).
+  if (own_uuid && !who.global_admin())
+    throw forbidden_field("uuid", "uuids are assigned by the controller; only the global admin may choose one");
   if (own_uuid && st_.head(uuid)) throw conflict("uuid " + uuid + " is already in use", "uuid");
 
   json ref_uuids = resolve_refs(t, obj, who);

@@ -89,7 +89,7 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
     if (v.value("host_id", "") == host) vmis.push_back(std::move(v));
   }
   if (vmis.empty()) return {{"revision", revision}, {"vrfs", vrfs}, {"interfaces", interfaces}};
-  json policy = policy_.compiled(who);
+  json policy = policy_.compiled();
 
   std::map<std::string, std::vector<std::string>> addresses;  // vmi uuid -> instance IPs
   for (auto& iip : list_all(svc_, "instance-ip", who))
@@ -109,7 +109,6 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
     return out;
   };
   const auto* vn_type = schema::Schema::get().find("virtual-network");
-  const auto* vm_type = schema::Schema::get().find("virtual-machine");
   std::map<std::string, std::pair<std::string, std::vector<Subnet>>> networks;  // uuid -> (vrf, subnets)
   for (auto& vmi : vmis) {
     std::string vn_uuid = ref_uuid(vmi, "virtual_network_refs");
@@ -136,12 +135,9 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
   for (auto& vmi : vmis) {
     auto& [vrf, subnets] = networks[ref_uuid(vmi, "virtual_network_refs")];
     std::string uuid = vmi["uuid"];
-    // The workload's namespace is named after its virtual machine (or the port itself).
-    std::string netns = vmi["fq_name"].back();
-    if (std::string vm = ref_uuid(vmi, "virtual_machine_refs"); !vm.empty())
-      netns = svc_.read(*vm_type, vm, who, false)[vm_type->name]["fq_name"].back();
+    // No namespace: the host's runtime attaches the port's uuid to its workload.
     json ifc = {{"name", tap_name(uuid)}, {"uuid", uuid}, {"vrf", vrf}, {"mac", vmi.value("mac_address", "")},
-                {"netns", netns}, {"ips", addresses[uuid]}};
+                {"ips", addresses[uuid]}};
     for (auto& a : addresses[uuid]) {
       auto ip = parse_ip(a);
       for (auto& sn : subnets)
@@ -262,6 +258,16 @@ void Southbound::install(httplib::Server& srv) {
   srv.Get(R"(/agents/([^/]+)/watch)", guarded([this](auto& req, auto& res, const Principal& who) {
             watch(req.matches[1], who, res);
           }));
+  // Tenants' view of their own policy objects' problems (GET /policy-status).
+  srv.Get("/policy-status", [this](const httplib::Request& req, httplib::Response& res) {
+    try {
+      auto h = req.get_header_value("Authorization");
+      if (h.rfind("Bearer ", 0) != 0) throw ApiError(401, "missing bearer token");
+      res.set_content(policy_.problems(svc_.authenticate(h.substr(7))).dump(), "application/json");
+    } catch (const ApiError& e) {
+      reply_error(res, e);
+    }
+  });
   srv.Get("/agents/bgp", guarded([this](auto&, auto& res, const Principal&) {
             res.set_content((speaker_ ? speaker_->neighbors() : json::array()).dump(), "application/json");
           }));

@@ -315,12 +315,6 @@ std::vector<std::string> Store::allocated_ips(const std::string& pool) {
   return out;
 }
 
-std::optional<std::string> Store::ip_owner(const std::string& pool, const std::string& addr) {
-  auto& s = db_.prepare("SELECT owner FROM ip_alloc WHERE pool=? AND addr=?");
-  s.bind(pool, addr);
-  return first_row(s, [](Stmt& s) { return s.text(0); });
-}
-
 void Store::insert_ip(const std::string& pool, const std::string& addr, const std::string& owner) {
   db_.prepare("INSERT INTO ip_alloc(pool, addr, owner) VALUES(?,?,?)").bind(pool, addr, owner).run();
 }

@@ -95,7 +95,6 @@ class Store {
   std::vector<Change> changes_since(int64_t rev, int limit);
 
   std::vector<std::string> allocated_ips(const std::string& pool);
-  std::optional<std::string> ip_owner(const std::string& pool, const std::string& addr);
   void insert_ip(const std::string& pool, const std::string& addr, const std::string& owner);
   int64_t count_ips(const std::string& pool);
 

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "controller/errors.h"
+#include "controller/policy_names.h"
 #include "controller/service.h"
 #include "controller/uuid.h"
 
@@ -83,11 +84,21 @@ void vn_identifiers(HookContext& c) {
     else if (auto v = st.alloc_id("vni", 1, 16777215, c.uuid)) c.obj["vni"] = *v;
     else throw conflict("no free VNI left");
   } else if (c.obj["vni"] != old_vni) {
+    if (!c.who.global_admin())
+      throw forbidden_field("vni", "VNIs are allocated by the controller; only the global admin may choose one");
     int64_t v = c.obj["vni"];
     if (auto owner = st.reserve_id("vni", v, c.uuid))
       throw conflict("field 'vni': " + std::to_string(v) + " is already used by " + fq_of(st, *owner), "vni");
     if (!old_vni.is_null()) st.release_id("vni", old_vni.get<int64_t>(), c.uuid);
   }
+  // A route target decides which VRFs import a network's routes: a tenant choosing one
+  // could pull another tenant's routes into its own VRF, or push its own into theirs.
+  json old_rts = c.old ? c.old->body.value("route_target_list", json()) : json();
+  json new_rts = c.obj.value("route_target_list", json());
+  bool rts_given = c.old ? new_rts != old_rts : !new_rts.is_null() && !new_rts.empty();
+  if (rts_given && !c.who.global_admin())
+    throw forbidden_field("route_target_list",
+                          "route targets are allocated by the controller; only the global admin may set them");
   if (!c.old && (!c.obj.contains("route_target_list") || c.obj["route_target_list"].empty())) {
     int64_t asn = c.svc.default_asn();
     if (auto u = st.uuid_by_fq("global-system-config", "default-global-system-config"))
@@ -271,6 +282,36 @@ void tag_before_write(HookContext& c) {
   c.obj["tag_id"] = (tid << 16) | *idx;
 }
 
+// ---------------- policy objects ----------------
+
+NameLookup store_lookup(Store& st) {
+  return [&st](const std::string& kind, const std::string& fq) -> std::optional<NamedObject> {
+    auto row = st.head_by_fq(kind, fq);
+    if (!row) return std::nullopt;
+    NamedObject n{row->project, false};
+    if (kind == "virtual-network") {
+      json body = st.get(row->uuid)->body;
+      n.shared = body.value("is_shared", false) || body.value("router_external", false);
+    }
+    return n;
+  };
+}
+
+// A mirror on a deny rule would copy packets that are never forwarded: the compiler
+// refuses it, so it is refused here, before it can fail the project's whole policy.
+void check_mirror_on_pass(const json& rule, const std::string& path) {
+  if (rule.contains("mirror_to") && rule.value("action", "") == "deny")
+    throw bad_request("field '" + path + "mirror_to': only a pass rule can mirror", path + "mirror_to");
+}
+
+void policy_before_write(HookContext& c, const std::string& kind) {
+  if (kind == "firewall-rule") check_mirror_on_pass(c.obj, "");
+  else if (kind == "network-policy" && c.obj.contains("rules"))
+    for (size_t i = 0; i < c.obj["rules"].size(); ++i)
+      check_mirror_on_pass(c.obj["rules"][i], "rules[" + std::to_string(i) + "].");
+  check_policy_names(kind, c.obj, owner_of(c.obj), store_lookup(c.svc.store()));
+}
+
 }  // namespace
 
 const TypeHooks* hooks_for(const std::string& type) {
@@ -280,6 +321,9 @@ const TypeHooks* hooks_for(const std::string& type) {
       {"floating-ip", {fip_before_write, nullptr, nullptr}},
       {"virtual-machine-interface", {vmi_before_write, vmi_after_create, vmi_before_delete}},
       {"tag", {tag_before_write, nullptr, nullptr}},
+      {"network-policy", {[](HookContext& c) { policy_before_write(c, "network-policy"); }, nullptr, nullptr}},
+      {"security-group", {[](HookContext& c) { policy_before_write(c, "security-group"); }, nullptr, nullptr}},
+      {"firewall-rule", {[](HookContext& c) { policy_before_write(c, "firewall-rule"); }, nullptr, nullptr}},
   };
   auto it = hooks.find(type);
   return it == hooks.end() ? nullptr : &it->second;

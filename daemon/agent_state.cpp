@@ -57,7 +57,7 @@ std::string ipv4_str(uint32_t addr) {
   return buf;
 }
 
-AgentState::AgentState(Datapath& dp, const AgentConfig& cfg) : dp_(dp), cfg_(cfg) {
+AgentState::AgentState(Datapath& dp, const AgentConfig& cfg) : dp_(dp), cfg_(cfg), bindings_(cfg.bindings_file) {
   auto fabric = links::get(cfg_.fabric_ifname);
   if (cfg_.fabric_ip == 0) cfg_.fabric_ip = fabric.ipv4;
   if (cfg_.fabric_ip == 0)
@@ -265,6 +265,12 @@ const Interface& AgentState::add_interface(const InterfaceSpec& in) {
   InterfaceSpec spec = with_lease_address(in);
   if (ifaces_.count(spec.name)) throw AgentError(fmt::format("interface '{}' already exists", spec.name));
   if (spec.netns.empty()) throw AgentError("an interface needs the workload's netns");
+  for (auto& [name, other] : ifaces_)
+    if (other.spec.netns == spec.netns && other.spec.peer_name == spec.peer_name) {
+      spdlog::warn("refused interface {}: {} in namespace {} is interface {}'s", spec.name, spec.peer_name, spec.netns,
+                   name);
+      throw AgentError(fmt::format("namespace '{}' already holds {} of interface '{}'", spec.netns, spec.peer_name, name));
+    }
   const Vrf& v = vrf(spec.vrf);
   if (spec.mac[0] & 1) throw AgentError(fmt::format("{} is a multicast MAC", mac_str(spec.mac)));
   if (l2_.count({v.id, spec.mac}))

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "datapath.h"
+#include "port_bindings.h"
 #include "dhcp_codec.h"
 
 namespace vrfabric {
@@ -28,6 +29,7 @@ struct AgentConfig {
   uint32_t fabric_ip = 0;      // network order; 0 = take the interface's first IPv4
   Mac router_mac{0x00, 0x00, 0x5e, 0x00, 0x01, 0x00};  // the distributed gateway MAC
   vr_encap default_encap = VR_ENCAP_MPLSUDP;
+  std::string bindings_file;   // where port bindings survive a restart ("" = memory only)
 };
 
 struct Vrf {
@@ -156,10 +158,12 @@ class AgentState {
   const AgentConfig& config() const { return cfg_; }
   vr_encap encap_of(const Vrf& v) const { return v.encap == VR_ENCAP_NONE ? cfg_.default_encap : v.encap; }
   Datapath& datapath() { return dp_; }
+  PortBindings& bindings() { return bindings_; }
 
  private:
   Datapath& dp_;
   AgentConfig cfg_;
+  PortBindings bindings_;
   std::unique_ptr<DhcpServer> dhcp_;
   vr_config dp_cfg_{};
   PolicySpec policy_;

@@ -66,10 +66,22 @@ ReconcileReport reconcile(AgentState& st, const json& snap) {
       vrfs[d.vrf.name] = d;
     });
   const json& ji = list(snap, "interfaces");
+  std::vector<std::string> unattached;
   for (size_t i = 0; i < ji.size(); ++i)
     at("interfaces", i, [&] {
       if (!ji[i].is_object()) throw AgentError("must be an object");
-      InterfaceSpec s = with_lease_address(interface_spec(Request{ji[i]}));
+      // Where the port is plugged comes from the host's runtime, never from the snapshot.
+      json port = ji[i];
+      auto uuid = port.find("uuid");
+      if (uuid == port.end() || !uuid->is_string()) throw AgentError("field 'uuid' is required");
+      const PortBinding* b = st.bindings().find(*uuid);
+      if (!b) {
+        unattached.push_back(*uuid);
+        return;
+      }
+      port["netns"] = b->netns;
+      port["peer_name"] = b->ifname;
+      InterfaceSpec s = with_lease_address(interface_spec(Request{port}));
       if (!vrfs.count(s.vrf)) throw AgentError(fmt::format("VRF '{}' is not in the snapshot", s.vrf));
       if (ifaces.count(s.name)) throw AgentError(fmt::format("interface '{}' appears twice", s.name));
       ifaces[s.name] = s;
@@ -79,6 +91,12 @@ ReconcileReport reconcile(AgentState& st, const json& snap) {
   if (auto it = snap.find("policy"); it != snap.end() && !it->is_null()) policy = policy_spec(*it);
 
   ReconcileReport rep;
+  // Not a failure of ours, but retried like one: the runtime attaches the port when the
+  // workload starts (`vrctl agent port attach UUID --netns NS`).
+  for (auto& uuid : unattached) {
+    rep.failed++;
+    rep.errors.push_back(fmt::format("port {}: waiting for the host's runtime to attach it", uuid));
+  }
   auto attempt = [&](const std::string& what, auto fn) {
     try {
       fn();

@@ -1,12 +1,13 @@
 #pragma once
 // Desired state of one host as the controller sends it, and the reconciliation that makes
 // the agent match it: whatever the agent holds that the snapshot does not name is removed,
-// so a reconnect after missed changes converges by construction.
+// so a reconnect after missed changes converges by construction. A port is plugged only
+// once the host's runtime has attached its uuid to a namespace (port_bindings.h).
 //
 // Snapshot (JSON):
 //   {"revision": N,
 //    "vrfs": [{"name", "vni", "route_target", "encap", "gateways": ["10.1.1.1", "fd00::1"]}],
-//    "interfaces": [{"name", "vrf", "mac", "netns", "ips": [...],
+//    "interfaces": [{"name", "uuid", "vrf", "mac", "ips": [...],
 //                    "dhcp": {"address": "a/len", "gateway", "dns": [...], "mtu"}}],
 //    "policy": {...}}   (compiled policy, see policy_spec() in request.h; absent = none)
 #include <nlohmann/json.hpp>

@@ -130,6 +130,19 @@ const std::map<std::string, Op>& ops() {
          auto& ifc = st.add_interface(s);
          return json{{"name", s.name}, {"ifindex", ifc.ifindex}, {"label", ifc.label}, {"nexthop", ifc.nh_id}};
        }}},
+      {"port.attach", {{"uuid", "netns", "ifname"}, [](AgentState& st, const Request& r) {
+         st.bindings().attach(r.str("uuid"), {r.str("netns"), r.str_or("ifname", "eth0")});
+         return json();
+       }}},
+      {"port.detach", {{"uuid"}, [](AgentState& st, const Request& r) {
+         if (!st.bindings().detach(r.str("uuid"))) throw AgentError(fmt::format("port {} is not attached", r.str("uuid")));
+         return json();
+       }}},
+      {"port.list", {{}, [](AgentState& st, const Request&) {
+         json out = json::array();
+         for (auto& [uuid, b] : st.bindings().all()) out.push_back({{"uuid", uuid}, {"netns", b.netns}, {"ifname", b.ifname}});
+         return out;
+       }}},
       {"interface.del", {{"name"}, [](AgentState& st, const Request& r) { st.del_interface(r.str("name")); return json(); }}},
       {"interface.list", {{}, [](AgentState& st, const Request&) {
          json out = json::array();

@@ -29,6 +29,7 @@ const char* kUsage = R"(usage: vr-agent --fabric IFNAME [options]
   --fabric IFNAME        underlay interface (in the agent's network namespace)
   --fabric-ip A.B.C.D    underlay address (default: the interface's first IPv4)
   --socket PATH          local API socket (default /run/vrfabric/agent.sock)
+  --port-bindings FILE   where the runtime's port attachments are kept (default SOCKET.ports)
   --router-mac MAC       distributed gateway MAC (default 00:00:5e:00:01:00)
   --encap NAME           default encapsulation: mplsudp, mplsgre or vxlan (default mplsudp)
   --metrics HOST:PORT    serve Prometheus /metrics there (default: off)
@@ -50,7 +51,7 @@ Options parse_args(int argc, char** argv) {
   Options o;
   static const std::set<std::string> known = {"fabric", "fabric-ip", "socket", "router-mac", "encap", "metrics",
                                               "config", "log-level", "controller-bgp", "asn", "controller",
-                                              "token-file", "host"};
+                                              "token-file", "host", "port-bindings"};
   std::map<std::string, std::string> flags;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
     if (opt.values.count("fabric-ip")) cfg.fabric_ip = parse_ipv4(opt.values["fabric-ip"]);
     if (opt.values.count("router-mac")) cfg.router_mac = parse_mac(opt.values["router-mac"]);
     if (opt.values.count("encap")) cfg.default_encap = parse_encap(opt.values["encap"]);
+    cfg.bindings_file = opt.values.count("port-bindings") ? opt.values["port-bindings"] : opt.values["socket"] + ".ports";
 
     Datapath dp;
     AgentState state(dp, cfg);

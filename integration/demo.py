@@ -21,7 +21,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import IP, Fabric, sh, wait_for  # noqa: E402
+from harness import IP, Fabric, attach_ports, sh, wait_for  # noqa: E402
 
 STATE = "/run/vrfabric-demo"
 EXAMPLE = os.path.join(HERE, "..", "examples", "fabric-demo.yaml")
@@ -67,6 +67,7 @@ def up(build):
     env = dict(os.environ, VRCTL_SERVER=f"http://{API}", VRCTL_TOKEN=open(token_file).read().strip())
     print(subprocess.run([f"{build}/cli/vrctl", "apply", "-f", EXAMPLE], env=env, capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()[-1])
+    attach_ports(fabric, env["VRCTL_SERVER"], env["VRCTL_TOKEN"], "default-domain:demo")
     for ns in workloads:
         wait_for(f"{ns}'s interface", lambda: sh(IP, "link", "show", "eth0", ns=ns, check=False).returncode == 0)
         print(f"  {ns}: {dhcp(ns)} (DHCP from its agent)")

@@ -16,6 +16,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 
 IP = shutil.which("ip") or "/usr/sbin/ip"
 
@@ -269,3 +271,24 @@ class Fabric:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def attach_ports(fabric, server, token, project):
+    """The workload runtime's part once ports exist in the controller: each port of PROJECT
+    (fq name "domain:project") bound to host node-N with a virtual machine is attached, on
+    that host's agent, to the namespace of the same name as its virtual machine. Returns
+    the namespaces attached."""
+    q = urllib.parse.urlencode({"parent_fq_name": project, "detail": "true", "limit": 10000})
+    req = urllib.request.Request(f"{server}/virtual-machine-interfaces?{q}", headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        ports = json.loads(r.read())["virtual-machine-interfaces"]
+    done = []
+    for p in ports:
+        vm = p.get("virtual_machine_refs") or []
+        host = re.fullmatch(r"node-(\d+)", p.get("host_id", ""))
+        if not vm or not host:
+            continue
+        netns = vm[0]["to"][-1]
+        fabric.hosts[int(host.group(1)) - 1].api("port.attach", uuid=p["uuid"], netns=netns)
+        done.append(netns)
+    return done

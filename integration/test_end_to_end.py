@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import IP, Fabric, sh, wait_for  # noqa: E402
@@ -120,7 +122,39 @@ def apply_yaml(text, file_name="app.yaml"):
     return spec
 
 
-def wait_for_interface(name):
+def rest(method, path, body=None, token=None):
+    """One call to the controller's REST API (admin token unless another is given)."""
+    req = urllib.request.Request(env["VRCTL_SERVER"] + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": "Bearer " + (token or env["VRCTL_TOKEN"]),
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def port_of(name, project=None):
+    """The uuid and host index of workload NAME's port (fq name PROJECT:NAME-eth0)."""
+    status, r = rest("POST", "/fqname-to-id", {"type": "virtual-machine-interface",
+                                               "fq_name": ["default-domain", project or fabric.prefix, f"{name}-eth0"]})
+    assert status == 200, r
+    status, port = rest("GET", f"/virtual-machine-interface/{r['uuid']}?back_refs=false")
+    assert status == 200, port
+    return r["uuid"], int(port["virtual-machine-interface"]["host_id"].split("-")[-1])
+
+
+def attach(name, project=None, netns=None):
+    """What the workload runtime does once the port exists: it tells the agent of the port's
+    host which namespace the port's uuid is plugged into."""
+    uuid, host = port_of(name, project)
+    return fabric.hosts[host - 1].api.call("port.attach", uuid=uuid, netns=netns or ns(name))
+
+
+def wait_for_interface(name, project=None):
+    r = attach(name, project)
+    assert r["ok"], r
     wait_for(f"{name}'s interface", lambda: sh(IP, "link", "show", "eth0", ns=ns(name), check=False).returncode == 0)
 
 

@@ -15,7 +15,7 @@ sys.argv += [] if len(sys.argv) > 1 else ["build"]
 BUILD = os.path.abspath(sys.argv[1])
 sys.argv = [sys.argv[0], f"{BUILD}/daemon/vr-agent", f"{BUILD}/cli/vrctl", f"{BUILD}/controller/vr-controller"] + sys.argv[2:]
 import test_end_to_end as e2e  # noqa: E402  (reuses its controller/fabric set-up)
-from harness import IP, Fabric, sh  # noqa: E402
+from harness import IP, Fabric, attach_ports, sh  # noqa: E402
 
 
 def documents(p, n):
@@ -60,6 +60,7 @@ def run(n):
         t0 = time.monotonic()
         e2e.vrctl("apply", "-f", spec)
         t_apply = time.monotonic() - t0
+        attach_ports(fabric, e2e.env["VRCTL_SERVER"], e2e.env["VRCTL_TOKEN"], f"default-domain:{fabric.prefix}")
         e2e.wait_for(f"{n} routes on every host", lambda: all(host_count(h, vrf) >= n for h in fabric.hosts), 600)
         t_all = time.monotonic() - t0
         return t_apply, t_all

@@ -17,9 +17,12 @@ using detail::parent_of;
 // (typically misspelt) fields are reported instead of silently ignored.
 class Obj {
  public:
-  Obj(const YAML::Node& node, std::string name) : node_(node), name_(std::move(name)) {
+  Obj(const YAML::Node& node, std::string name, bool strict = true)
+      : node_(node), name_(std::move(name)), strict_(strict) {
     if (!node_.IsMap()) fail("", "expected a map");
   }
+  // A nested map of this object, read as strictly as its owner.
+  Obj child(const YAML::Node& node) const { return Obj(node, name_, strict_); }
   [[noreturn]] void fail(const std::string& field, const std::string& msg) const {
     fail_at(field, msg, node_.Mark());
   }
@@ -65,7 +68,7 @@ class Obj {
     if (!n) return;
     if (!n.IsSequence()) fail(key, "expected a list");
     size_t i = 0;
-    for (const auto& item : n) f(Obj(item, name_), key + "[" + std::to_string(i++) + "]");
+    for (const auto& item : n) f(child(item), key + "[" + std::to_string(i++) + "]");
   }
   // Refs: [{to: fq_name, attr: {sequence: "1.0"}}]
   std::vector<SequencedRef> refs(const std::string& key) {
@@ -94,6 +97,7 @@ class Obj {
     return out;
   }
   void done() const {
+    if (!strict_) return;
     for (const auto& kv : node_) {
       auto key = kv.first.as<std::string>();
       if (!used_.count(key)) fail_at(key, "unknown field", kv.first.Mark());
@@ -106,6 +110,7 @@ class Obj {
   YAML::Node node_;
   std::string name_;
   std::set<std::string> used_;
+  bool strict_;
 };
 
 template <class E>
@@ -157,8 +162,8 @@ const std::vector<std::pair<std::string, Action>> kActions = {{"pass", Action::P
 Service service(Obj o) {
   Service s;
   s.protocol = protocol(o, "protocol");
-  if (o.get("src_ports")) s.src_ports = port_range(Obj(o.get("src_ports"), o.name()));
-  if (o.get("dst_ports")) s.dst_ports = port_range(Obj(o.get("dst_ports"), o.name()));
+  if (o.get("src_ports")) s.src_ports = port_range(o.child(o.get("src_ports")));
+  if (o.get("dst_ports")) s.dst_ports = port_range(o.child(o.get("dst_ports")));
   o.done();
   return s;
 }
@@ -325,13 +330,13 @@ class Reader {
          r.name = n;
          r.action = choose(o, "action", kActions);
          r.direction = choose(o, "direction", kDirections);
-         if (o.get("service")) r.services.push_back(service(Obj(o.get("service"), o.name())));
+         if (o.get("service")) r.services.push_back(service(o.child(o.get("service"))));
          r.service_groups = o.ref_names("service_group_refs");
          o.get("address_group_refs");  // informational: endpoints name their address groups
          if (!o.get("endpoint_1")) o.fail("endpoint_1", "missing");
          if (!o.get("endpoint_2")) o.fail("endpoint_2", "missing");
-         r.endpoint_1 = endpoint(Obj(o.get("endpoint_1"), o.name()));
-         r.endpoint_2 = endpoint(Obj(o.get("endpoint_2"), o.name()));
+         r.endpoint_1 = endpoint(o.child(o.get("endpoint_1")));
+         r.endpoint_2 = endpoint(o.child(o.get("endpoint_2")));
          r.match_tags = o.strings("match_tags");
          r.mirror_to = o.str("mirror_to");
          in_.firewall_rules.push_back(std::move(r));
@@ -348,7 +353,7 @@ class Reader {
 
 }  // namespace
 
-PolicyInput read_policy_yaml(const std::string& text) {
+PolicyInput read_policy_yaml(const std::string& text, const ReadOptions& opts) {
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text);
@@ -362,7 +367,7 @@ PolicyInput read_policy_yaml(const std::string& text) {
     if (doc.IsNull()) continue;
     if (!doc.IsMap()) throw PolicyError(where, "", "expected a map");
     if (doc["kind"]) {
-      Obj o(doc, where);
+      Obj o(doc, where, opts.strict_fields);
       reader.object(o.str("kind"), o);
       continue;
     }
@@ -374,7 +379,7 @@ PolicyInput read_policy_yaml(const std::string& text) {
       else if (kind.ends_with("s")) kind.pop_back();
       if (!kv.second.IsSequence()) throw PolicyError(where, plural, "expected a list of objects");
       for (const auto& item : kv.second) {
-        Obj o(item, where + " " + plural);
+        Obj o(item, where + " " + plural, opts.strict_fields);
         reader.object(kind, o);
       }
     }

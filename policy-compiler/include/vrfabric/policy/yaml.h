@@ -23,7 +23,15 @@
 
 namespace vrfabric::policy {
 
+struct ReadOptions {
+  // Unknown fields are errors for hand-written files (a misspelt field must not be ignored
+  // silently). The controller has validated its objects against its own schema already,
+  // which knows fields the compiler has no use for: it reads leniently, so adding a field
+  // to the schema can never make the fabric's policy fail to compile.
+  bool strict_fields = true;
+};
+
 // Throws PolicyError (bad object or field) with a "line N" hint where yaml-cpp gives one.
-PolicyInput read_policy_yaml(const std::string& text);
+PolicyInput read_policy_yaml(const std::string& text, const ReadOptions& opts = {});
 
 }  // namespace vrfabric::policy
