@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "commands.h"
 #include "controller_client.h"
@@ -42,6 +43,16 @@ int cmd_get(Api& api, const Options& o, bool describe) {
     if (o.project_given) filter += "&project=" + url_encode(o.project);
     if (!o.tag.empty()) filter += "&tag=" + url_encode(o.tag);
     objects = list_all(api, t, filter);
+  }
+  // The compile's verdict on policy objects is not part of what was written: describe
+  // shows it beside the object (what was left out of the compile, or why it failed).
+  static const std::set<std::string> kWithPolicyStatus = {"project", "network-policy", "security-group",
+                                                          "firewall-rule"};
+  if (describe && kWithPolicyStatus.count(t.name) && !objects.empty()) {
+    json status = api.must(api.get("/policy-status"), "policy status");
+    for (auto& obj : objects)
+      for (auto& p : status.value("problems", json::array()))
+        if (p.value("uuid", "") == obj.value("uuid", "")) obj["policy_problems"].push_back(p["message"]);
   }
   // describe shows everything, as YAML unless asked otherwise
   print_objects(t, objects, describe && o.output == "table" ? "yaml" : o.output);
