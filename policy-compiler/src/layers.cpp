@@ -178,6 +178,11 @@ bool LayerBuilder::under_policy(const Epg& e) const {
 }
 
 bool LayerBuilder::applies(const Aps& a, const Epg& e) const {
+  // A project's application policy set governs that project's workloads only (else one
+  // tenant's set, with its default deny, would decide another's traffic); a set of no
+  // project, the fabric operator's, governs every workload.
+  std::string owner = parent_of(a.aps->name);
+  if (!owner.empty() && (e.network.empty() || parent_of(e.network) != owner)) return false;
   if (a.aps->all_applications) return true;
   auto it = e.tags.find("application");
   if (it == e.tags.end()) return false;

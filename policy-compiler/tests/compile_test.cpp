@@ -286,3 +286,19 @@ TEST_CASE("interfaces under policy: those some layer can decide for") {
   CHECK(under(c, "p:b1"));   // its network's policy
   CHECK(!under(c, "p:r2"));
 }
+
+TEST_CASE("a project's application policy set governs its own workloads only") {
+  PolicyInput in = two_networks();  // project p: red (r1, r2)
+  in.networks.push_back({"q:green", "", 0, {}, {}});
+  in.interfaces.push_back(vmi("q:g1", "q:green", {"10.3.0.1"}));
+  in.interfaces.push_back(vmi("q:g2", "q:green", {"10.3.0.2"}));
+  // p's set applies to all applications and denies everything (no rule passes).
+  with_firewall(in, {fw_rule("p:deny", {}, {}, Action::Deny)});
+  auto c = compile(in);
+  CHECK(verdict(c, "p:red", "10.1.0.1", "10.1.0.2", TCP, 80) == Action::Deny);
+  CHECK(verdict(c, "q:green", "10.3.0.1", "10.3.0.2", TCP, 80) == Action::Pass);  // another tenant's
+  // The operator's set (no project) governs every workload.
+  in.application_policy_sets[0].name = "global-aps";
+  c = compile(in);
+  CHECK(verdict(c, "q:green", "10.3.0.1", "10.3.0.2", TCP, 80) == Action::Deny);
+}
