@@ -104,8 +104,11 @@ json build_request(const Args& args, bool& all_counters) {
     add_flags(req, rest, 0, "");
     return req;
   }
-  static const std::set<std::string> objects = {"vrf", "vni", "interface", "endpoint", "route"};
-  if (!objects.count(args[0]) || args.size() < 2 || (args[1] != "add" && args[1] != "del"))
+  static const std::map<std::string, std::set<std::string>> verbs = {
+      {"vrf", {"add", "del"}},   {"vni", {"add", "del"}},   {"interface", {"add", "del"}},
+      {"endpoint", {"add", "del"}}, {"route", {"add", "del"}}, {"port", {"attach", "detach"}}};
+  auto object = verbs.find(args[0]);
+  if (object == verbs.end() || args.size() < 2 || !object->second.count(args[1]))
     throw UsageError("unknown command '" + args[0] + (args.size() > 1 ? " " + args[1] : "") + "'");
   req["op"] = args[0] + "." + args[1];
   auto pos = kPositional.find(args[0]);

@@ -45,7 +45,7 @@ def make_workload(host, name):
     fabric.track_ns(n)
     sh(IP, "netns", "add", n)
     sh(IP, "link", "set", "lo", "up", ns=n)
-    host.api("port.attach", uuid=port_uuid(name), netns=n)
+    host.vrctl("port", "attach", port_uuid(name), "--netns", n)
 
 
 def dhcp(name):
