@@ -220,6 +220,7 @@ int main(int argc, char** argv) {
     vrf::Store store(opt.db);
     restrict_database(opt.db);
     vrf::ConfigService svc(store, {opt.asn, opt.change_log_keep});
+    if (!opt.admin_token_file.empty()) vrf::prepare_private_file(opt.admin_token_file);
     if (auto token = svc.bootstrap()) {
       // stdout is also where the log goes: the token is printed there only when it
       // has nowhere else to go.

@@ -11,6 +11,11 @@ namespace vrf {
 // whoever prepared the path.
 void write_private_file(const std::string& path, const std::string& content);
 
+// The same checks and chmod on an existing file at `path`, without writing it; absent
+// is fine. Run before a secret is created, so that a bad path fails before the secret
+// exists (it could not be shown again).
+void prepare_private_file(const std::string& path);
+
 // chmod 0600 of an existing file (the database and its -wal/-shm); absent is fine.
 void restrict_to_owner(const std::string& path);
 

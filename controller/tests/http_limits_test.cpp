@@ -189,6 +189,10 @@ TEST_CASE("private files: mode 0600 even when the file existed, symlinks and for
   REQUIRE(::link(target.c_str(), hard.c_str()) == 0);
   CHECK_THROWS_WITH_AS(write_private_file(hard, "s3cret"), doctest::Contains("hard links"), std::runtime_error);
 
+  CHECK_THROWS_WITH_AS(prepare_private_file(link), doctest::Contains("symbolic link"), std::runtime_error);
+  CHECK_NOTHROW(prepare_private_file(dir + "/not-yet"));  // absent: nothing to check, nothing created
+  CHECK(access((dir + "/not-yet").c_str(), F_OK) != 0);
+
   restrict_to_owner(target);
   REQUIRE(stat(target.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
