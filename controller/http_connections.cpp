@@ -91,6 +91,8 @@ struct ConnectionServer::Connection {
   std::string buf;  // received, not yet parsed: the next request's head (and maybe more)
   size_t served = 0;
   Clock::time_point deadline;
+  bool lingering = false;  // answered and half-closed: only draining until the peer closes
+  size_t drained = 0;
 
   Connection(int f, std::string p, std::shared_ptr<ConnectionStats> s, std::shared_ptr<AddressLedger> l)
       : fd(f), peer(std::move(p)), stats(std::move(s)), ledger(std::move(l)) {
@@ -103,6 +105,10 @@ struct ConnectionServer::Connection {
     --stats->open;
   }
   bool head_complete() const { return buf.find("\r\n\r\n") != std::string::npos; }
+  bool head_too_large(size_t max) const {
+    auto end = buf.find("\r\n\r\n");
+    return end == std::string::npos ? buf.size() > max : end + 4 > max;
+  }
 };
 
 namespace {
@@ -112,8 +118,8 @@ namespace {
 class ConnectionStream : public httplib::Stream {
  public:
   ConnectionStream(ConnectionServer::Connection& c, Clock::time_point read_deadline, std::chrono::milliseconds write_timeout,
-                   bool& timed_out)
-      : c_(c), read_deadline_(read_deadline), write_timeout_(write_timeout), timed_out_(timed_out) {}
+                   size_t read_budget, bool& timed_out)
+      : c_(c), read_deadline_(read_deadline), write_timeout_(write_timeout), budget_(read_budget), timed_out_(timed_out) {}
 
   bool is_readable() const override { return off_ < c_.buf.size() || wait(POLLIN, remaining_ms(read_deadline_)); }
   bool is_writable() const override {
@@ -124,6 +130,8 @@ class ConnectionStream : public httplib::Stream {
   ssize_t read(char* ptr, size_t size) override {
     if (off_ >= c_.buf.size() && !refill()) return -1;
     size_t n = std::min(size, c_.buf.size() - off_);
+    if (n > budget_) return -1;
+    budget_ -= n;
     memcpy(ptr, c_.buf.data() + off_, n);
     off_ += n;
     return ssize_t(n);
@@ -169,6 +177,7 @@ class ConnectionStream : public httplib::Stream {
   size_t off_ = 0;
   Clock::time_point read_deadline_;
   std::chrono::milliseconds write_timeout_;
+  size_t budget_;
   bool& timed_out_;
 };
 
@@ -188,7 +197,8 @@ class ConnectionServer::WaitingRoom {
   }
   ~WaitingRoom() { stop(); }
 
-  // From any thread: `c` waits here for its next request head.
+  // From any thread: `c` waits here for its next request head (or, lingering, for its
+  // peer to close).
   void park(std::shared_ptr<Connection> c) {
     {
       std::lock_guard lk(mu_);
@@ -249,7 +259,12 @@ class ConnectionServer::WaitingRoom {
       batch.swap(incoming_);
     }
     for (auto& c : batch) {
-      if (c->head_complete()) {  // pipelined: the next request was read with the last one
+      if (c->lingering) {
+        start_lingering(*c);
+        if (watch(c->fd, EPOLLIN | EPOLLRDHUP)) parked_[c->fd] = std::move(c);
+        continue;
+      }
+      if (c->head_complete() && !c->head_too_large(s_.max_header_bytes)) {  // pipelined: the next request was read with the last one
         dispatch_(std::move(c));
         continue;
       }
@@ -261,10 +276,28 @@ class ConnectionServer::WaitingRoom {
     }
   }
 
+  void start_lingering(Connection& c) {
+    c.lingering = true;
+    c.buf.clear();
+    c.deadline = Clock::now() + s_.linger;
+    ::shutdown(c.fd, SHUT_WR);  // our answer is complete: FIN after it
+  }
+
   void on_readable(std::map<int, std::shared_ptr<Connection>>::iterator it) {
     Connection& c = *it->second;
-    bool was_idle = c.buf.empty();
     char tmp[16384];
+    if (c.lingering) {  // discarded, never kept; a peer that sends more than this is reset
+      constexpr size_t kMaxDrained = 1 << 20;
+      for (;;) {
+        ssize_t n = ::recv(c.fd, tmp, sizeof tmp, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || (c.drained += size_t(n)) > kMaxDrained) break;
+      }
+      drop(it);
+      return;
+    }
+    bool was_idle = c.buf.empty();
     for (;;) {
       ssize_t n = ::recv(c.fd, tmp, sizeof tmp, MSG_DONTWAIT);
       if (n > 0) {
@@ -277,15 +310,15 @@ class ConnectionServer::WaitingRoom {
       drop(it);  // closed by the peer or failed
       return;
     }
-    if (c.head_complete()) {
-      auto conn = std::move(it->second);
-      drop(it);
-      dispatch_(std::move(conn));
-    } else if (c.buf.size() > s_.max_header_bytes) {
+    if (c.head_too_large(s_.max_header_bytes)) {
       ++stats_.heads_too_large;
       send_final_error(c.fd, 431, "Request Header Fields Too Large",
                        "request head larger than " + std::to_string(s_.max_header_bytes) + " bytes");
+      start_lingering(c);
+    } else if (c.head_complete()) {
+      auto conn = std::move(it->second);
       drop(it);
+      dispatch_(std::move(conn));
     } else if (was_idle && !c.buf.empty()) {
       c.deadline = Clock::now() + s_.header_timeout;  // a request began: its head has this long
     }
@@ -297,14 +330,15 @@ class ConnectionServer::WaitingRoom {
       auto cur = it++;
       Connection& c = *cur->second;
       if (c.deadline > now) continue;
-      if (c.buf.empty()) {
-        ++stats_.idle_closed;
-      } else {
-        ++stats_.head_timeouts;
-        send_final_error(c.fd, 408, "Request Timeout",
-                         "request head not received within " + std::to_string(s_.header_timeout.count()) + " ms");
+      if (c.lingering || c.buf.empty()) {
+        if (!c.lingering) ++stats_.idle_closed;
+        drop(cur);
+        continue;
       }
-      drop(cur);
+      ++stats_.head_timeouts;
+      send_final_error(c.fd, 408, "Request Timeout",
+                       "request head not received within " + std::to_string(s_.header_timeout.count()) + " ms");
+      start_lingering(c);
     }
   }
 
@@ -382,12 +416,17 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
 void ConnectionServer::serve(std::shared_ptr<Connection> c) {
   RequestContext ctx;
   tl_request = &ctx;
-  ConnectionStream strm(*c, Clock::now() + s_.body_timeout, s_.write_timeout, ctx.read_timed_out);
+  ConnectionStream strm(*c, Clock::now() + s_.body_timeout, s_.write_timeout, s_.max_request_bytes, ctx.read_timed_out);
   bool last = ++c->served >= s_.max_requests_per_connection || stopping_;
   bool closed_by_client = false;
   bool ok = process_request(strm, last, closed_by_client, [](httplib::Request& req) { req.ranges.clear(); });
   tl_request = nullptr;
-  if (!ok || last || closed_by_client || ctx.close_connection || ctx.read_timed_out) return;  // closes it
+  if (ctx.close_connection) {  // answered without reading all of the request
+    c->lingering = true;
+    room_->park(std::move(c));
+    return;
+  }
+  if (!ok || last || closed_by_client || ctx.read_timed_out) return;  // closes it
   strm.keep_unread();
   room_->park(std::move(c));
 }

@@ -29,6 +29,12 @@ struct ConnectionSettings {
   std::chrono::milliseconds idle_timeout{30000};
   std::chrono::milliseconds write_timeout{10000};  // a peer that reads nothing for this long is dropped
   size_t max_header_bytes = 64 * 1024;
+  // Hard cap on the bytes one request may make us read, whatever its framing: a
+  // backstop for routes that do not bound their body themselves (chunked, no length).
+  size_t max_request_bytes = 16 << 20;
+  // A connection closed with a refusal is first half-closed and drained (discarding)
+  // for this long, so the client reads the answer instead of a reset.
+  std::chrono::milliseconds linger{2000};
   size_t max_requests_per_connection = 10000;
   size_t max_connections = 8192;
   size_t max_connections_per_address = 256;

@@ -233,6 +233,9 @@ int main(int argc, char** argv) {
       }
     }
     vrf::Metrics metrics;
+    // No request needs more than its head and a body at the limit in the most wasteful
+    // chunked framing; RestApi enforces the body limit itself, this bounds all routes.
+    opt.http.max_request_bytes = opt.http.max_header_bytes + 8 * opt.rest.max_body;
     vrf::ConnectionServer srv(opt.http);
     srv.set_payload_max_length(opt.rest.max_body);  // a backstop: RestApi reads bodies itself
     srv.set_tcp_nodelay(true);  // headers and body are separate writes: avoid the 40 ms Nagle stall

@@ -154,14 +154,17 @@ json RestApi::parse_body(const httplib::Request& req) {
 }
 
 httplib::Server::HandlerResponse RestApi::front_door(const httplib::Request& req, httplib::Response& res) {
-  bool body = false;
+  bool body = true;  // until known: a refusal leaves the body unread, so the connection must close
   try {
+    body = carries_body(req);
+    // httplib never reads the body of these: whatever follows would be taken for the
+    // next request.
+    if (body && (req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS")) close_after_answer(res);
     // Handlers and error messages quote paths and query values: refuse what JSON
     // cannot carry here, once, instead of failing while answering.
     if (!valid_utf8(req.target) || !valid_utf8(req.path)) throw bad_request("request path is not valid UTF-8", "path");
     for (auto& [k, v] : req.params)
       if (!valid_utf8(k) || !valid_utf8(v)) throw bad_request("query string is not valid UTF-8", "query");
-    body = carries_body(req);
     if (body) {
       auto te = req.get_header_value("Transfer-Encoding");
       if (!te.empty() && te != "chunked")
