@@ -42,7 +42,7 @@ void set_error(httplib::Response& res, const ApiError& e) {
 // reused, or the unread body would be parsed as the next request.
 void close_after_answer(httplib::Response& res) {
   if (auto* ctx = ConnectionServer::current_request()) ctx->close_connection = true;
-  res.set_header("Connection", "close");
+  if (!res.has_header("Connection")) res.set_header("Connection", "close");
 }
 
 std::optional<uint64_t> content_length(const httplib::Request& req) {
