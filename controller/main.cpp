@@ -7,46 +7,66 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <fstream>
+#include <functional>
 #include <iostream>
 #include <thread>
 
+#include "controller/http_connections.h"
 #include "controller/metrics.h"
 #include "controller/rest.h"
+#include "controller/secret_file.h"
 #include "controller/service.h"
 #include "controller/southbound.h"
 #include "controller/store.h"
 
 namespace {
 
+using std::chrono::milliseconds;
+
 struct Options {
   std::string listen = "127.0.0.1:8082";
   std::string db = "vr-controller.db";
   std::string admin_token_file, port_file;
   std::string log_level = "info";
-  int threads = 16;
-  size_t max_body = 1 << 20;
   int64_t asn = 64512;
   int64_t change_log_keep = 1000000;
+  vrf::RestLimits rest;
+  vrf::ConnectionSettings http;
   vrf::SouthboundSettings south;
 };
 
 const char* kUsage = R"(usage: vr-controller [options]
   --listen HOST:PORT         address of the REST API (default 127.0.0.1:8082; port 0 = any free port)
-  --db PATH                  SQLite database file (default vr-controller.db; created if absent)
-  --config FILE              YAML file with any of: listen, db, admin_token_file, port_file,
-                             log_level, threads, max_body_bytes, autonomous_system,
-                             change_log_keep (flags win)
-  --admin-token-file PATH    write the admin token created at first start to PATH (mode 0600)
+  --db PATH                  SQLite database file (default vr-controller.db; created if absent, mode 0600)
+  --config FILE              YAML file with any of the options below, without the leading
+                             dashes and with _ for - (max_body_bytes: 1048576); flags win
+  --admin-token-file PATH    write the admin token created at first start to PATH (mode 0600;
+                             a symlink or another user's file there is refused); without it
+                             the token is printed once on stdout
   --port-file PATH           write the port actually listened on to PATH once serving
   --log-level LEVEL          trace|debug|info|warn|error (default info)
-  --threads N                HTTP worker threads; each open watch stream holds one (default 16)
-  --max-body-bytes N         largest accepted request body (default 1048576)
   --asn N                    AS number of the default global-system-config (first start only)
   --change-log-keep N        revisions of change history kept for /watch resumption (default
                              1000000; a watcher further behind gets a 'reset' event)
+ HTTP limits (see controller/README.md):
+  --threads N                requests served at once (default 16); watch streams do not hold these
+  --max-stream-threads N     threads for long-lived streams, watch and agent config (default 512)
+  --max-body-bytes N         largest accepted request body, chunked or not (default 1048576)
+  --max-json-depth N         deepest nesting of a JSON body (default 64)
+  --max-json-elements N      most values and keys in a JSON body (default 100000)
+  --header-timeout-ms N      a request line and headers must arrive within this (default 10000)
+  --body-timeout-ms N        and the body within this after them (default 30000)
+  --idle-timeout-ms N        an idle keep-alive connection is closed after this (default 30000)
+  --max-connections N        open client connections (default 8192)
+  --max-connections-per-address N  of them from one client address (default 256)
+  --max-watch-streams N      open /watch streams (default 256)
+  --max-watch-streams-per-token N  of them per token; the global admin is exempt (default 8)
+  --auth-failure-burst N     failed authentications an address may make at once (default 20)
+  --auth-failure-rate R      and per second after that (default 2); then 429 with Retry-After
+ Agents:
   --fabric-netns NAME        open the agent-facing listeners below in this network namespace
   --agent-listen HOST:PORT   agent API (registration, per-host config streams) on the fabric
   --bgp-listen ADDR[:PORT]   BGP EVPN route reflector for the agents (default port 179)
@@ -54,22 +74,62 @@ const char* kUsage = R"(usage: vr-controller [options]
   --help                     this text
 )";
 
+// One table for flags and config-file keys: --max-body-bytes is max_body_bytes.
+using Setter = std::function<void(Options&, const std::string&)>;
+const std::vector<std::pair<std::string, Setter>>& option_table() {
+  auto size = [](const std::string& v) { return size_t(std::stoull(v)); };
+  auto ms = [](const std::string& v) { return milliseconds(std::stoll(v)); };
+  static const std::vector<std::pair<std::string, Setter>> t = {
+      {"listen", [](Options& o, auto& v) { o.listen = v; }},
+      {"db", [](Options& o, auto& v) { o.db = v; }},
+      {"admin_token_file", [](Options& o, auto& v) { o.admin_token_file = v; }},
+      {"port_file", [](Options& o, auto& v) { o.port_file = v; }},
+      {"log_level", [](Options& o, auto& v) { o.log_level = v; }},
+      {"threads", [=](Options& o, auto& v) { o.http.workers = size(v); }},
+      {"max_stream_threads", [=](Options& o, auto& v) { o.http.max_stream_threads = size(v); }},
+      {"max_body_bytes", [=](Options& o, auto& v) { o.rest.max_body = size(v); }},
+      {"max_json_depth", [=](Options& o, auto& v) { o.rest.json.max_depth = size(v); }},
+      {"max_json_elements", [=](Options& o, auto& v) { o.rest.json.max_elements = size(v); }},
+      {"header_timeout_ms", [=](Options& o, auto& v) { o.http.header_timeout = ms(v); }},
+      {"body_timeout_ms", [=](Options& o, auto& v) { o.http.body_timeout = ms(v); }},
+      {"idle_timeout_ms", [=](Options& o, auto& v) { o.http.idle_timeout = ms(v); }},
+      {"max_connections", [=](Options& o, auto& v) { o.http.max_connections = size(v); }},
+      {"max_connections_per_address", [=](Options& o, auto& v) { o.http.max_connections_per_address = size(v); }},
+      {"max_watch_streams", [=](Options& o, auto& v) { o.rest.max_watch_streams = size(v); }},
+      {"max_watch_streams_per_token", [=](Options& o, auto& v) { o.rest.max_watch_streams_per_token = size(v); }},
+      {"auth_failure_burst", [](Options& o, auto& v) { o.rest.auth_throttle.burst = std::stod(v); }},
+      {"auth_failure_rate", [](Options& o, auto& v) { o.rest.auth_throttle.per_second = std::stod(v); }},
+      {"autonomous_system", [](Options& o, auto& v) { o.asn = std::stoll(v); }},
+      {"asn", [](Options& o, auto& v) { o.asn = std::stoll(v); }},
+      {"change_log_keep", [](Options& o, auto& v) { o.change_log_keep = std::stoll(v); }},
+      {"fabric_netns", [](Options& o, auto& v) { o.south.netns = v; }},
+      {"agent_listen", [](Options& o, auto& v) { o.south.listen = v; }},
+      {"bgp_listen", [](Options& o, auto& v) { o.south.bgp_listen = v; }},
+      {"bgp_asn", [](Options& o, auto& v) { o.south.asn = static_cast<uint32_t>(std::stoul(v)); }},
+  };
+  return t;
+}
+
+// Applies one option; false if there is no such option.
+bool set_option(Options& o, const std::string& key, const std::string& value) {
+  for (auto& [k, set] : option_table())
+    if (k == key) {
+      try {
+        set(o, value);
+      } catch (const std::logic_error&) {  // std::stoll and friends
+        throw std::runtime_error(key + ": invalid value '" + value + "'");
+      }
+      return true;
+    }
+  return false;
+}
+
 void load_config(const std::string& path, Options& o) {
   YAML::Node y = YAML::LoadFile(path);
   if (!y.IsMap() && !y.IsNull()) throw std::runtime_error(path + ": expected a mapping");
   for (auto it = y.begin(); it != y.end(); ++it) {
     std::string k = it->first.as<std::string>();
-    const YAML::Node& v = it->second;
-    if (k == "listen") o.listen = v.as<std::string>();
-    else if (k == "db") o.db = v.as<std::string>();
-    else if (k == "admin_token_file") o.admin_token_file = v.as<std::string>();
-    else if (k == "port_file") o.port_file = v.as<std::string>();
-    else if (k == "log_level") o.log_level = v.as<std::string>();
-    else if (k == "threads") o.threads = v.as<int>();
-    else if (k == "max_body_bytes") o.max_body = v.as<size_t>();
-    else if (k == "autonomous_system") o.asn = v.as<int64_t>();
-    else if (k == "change_log_keep") o.change_log_keep = v.as<int64_t>();
-    else throw std::runtime_error(path + ": unknown key '" + k + "'");
+    if (!set_option(o, k, it->second.as<std::string>())) throw std::runtime_error(path + ": unknown key '" + k + "'");
   }
 }
 
@@ -80,36 +140,44 @@ Options parse_args(int argc, char** argv) {
   for (size_t i = 0; i + 1 < a.size(); ++i)
     if (a[i] == "--config") load_config(a[i + 1], o);
   for (size_t i = 0; i < a.size(); ++i) {
-    auto next = [&]() -> std::string {
-      if (i + 1 >= a.size()) throw std::runtime_error(a[i] + " needs a value");
-      return a[++i];
-    };
-    if (a[i] == "--help" || a[i] == "-h") { std::fputs(kUsage, stdout); std::exit(0); }
-    else if (a[i] == "--config") next();
-    else if (a[i] == "--listen") o.listen = next();
-    else if (a[i] == "--db") o.db = next();
-    else if (a[i] == "--admin-token-file") o.admin_token_file = next();
-    else if (a[i] == "--port-file") o.port_file = next();
-    else if (a[i] == "--log-level") o.log_level = next();
-    else if (a[i] == "--threads") o.threads = std::stoi(next());
-    else if (a[i] == "--max-body-bytes") o.max_body = std::stoul(next());
-    else if (a[i] == "--asn") o.asn = std::stoll(next());
-    else if (a[i] == "--change-log-keep") o.change_log_keep = std::stoll(next());
-    else if (a[i] == "--fabric-netns") o.south.netns = next();
-    else if (a[i] == "--agent-listen") o.south.listen = next();
-    else if (a[i] == "--bgp-listen") o.south.bgp_listen = next();
-    else if (a[i] == "--bgp-asn") o.south.asn = static_cast<uint32_t>(std::stoul(next()));
-    else throw std::runtime_error("unknown option " + a[i] + " (see --help)");
+    if (a[i] == "--help" || a[i] == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    std::string key = a[i].rfind("--", 0) == 0 ? a[i].substr(2) : "";
+    std::replace(key.begin(), key.end(), '-', '_');
+    if (key.empty() || (key != "config" && !std::any_of(option_table().begin(), option_table().end(),
+                                                        [&](auto& e) { return e.first == key; })))
+      throw std::runtime_error("unknown option " + a[i] + " (see --help)");
+    if (i + 1 >= a.size()) throw std::runtime_error(a[i] + " needs a value");
+    std::string value = a[++i];
+    if (key != "config") set_option(o, key, value);
   }
-  if (o.threads < 2) throw std::runtime_error("--threads must be at least 2");
+  if (o.http.workers < 2) throw std::runtime_error("--threads must be at least 2");
   return o;
 }
 
-void write_private_file(const std::string& path, const std::string& content) {
-  umask(077);
-  std::ofstream f(path, std::ios::trunc);
-  f << content << "\n";
-  if (!f) throw std::runtime_error("cannot write " + path);
+void add_http_gauges(vrf::Metrics& m, vrf::ConnectionServer& srv) {
+  auto& st = srv.stats();
+  m.add_gauge("http_connections", "Open client connections.", [&st] { return double(st.open); });
+  m.add_gauge("http_connections_idle", "Connections waiting for a request head (none holds a thread).",
+              [&st] { return double(st.idle); });
+  m.add_gauge("http_head_timeouts", "Connections closed (408) because their request head did not arrive in time.",
+              [&st] { return double(st.head_timeouts); }, vrf::Metrics::kCounter);
+  m.add_gauge("http_heads_too_large", "Connections closed (431) because their request head was too large.",
+              [&st] { return double(st.heads_too_large); }, vrf::Metrics::kCounter);
+  m.add_gauge("http_connections_refused", "Connections refused (503) by the total or per-address limit.",
+              [&st] { return double(st.refused); }, vrf::Metrics::kCounter);
+  m.add_gauge("http_threads", "HTTP threads (request slots and streams).",
+              [&srv] { return double(srv.pool_stats().threads); });
+  m.add_gauge("http_requests_queued", "Requests with a complete head waiting for a free slot.",
+              [&srv] { return double(srv.pool_stats().queued); });
+}
+
+// The database and its -wal/-shm are created 0600 by the umask; these chmods cover
+// files left by an older version.
+void restrict_database(const std::string& db) {
+  for (const char* suffix : {"", "-wal", "-shm"}) vrf::restrict_to_owner(db + suffix);
 }
 
 }  // namespace
@@ -130,6 +198,7 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  umask(077);  // every file the controller creates (database, token, port file) is private
 
   // Log lines go through stdout's buffer (one write per buffer, not per line: an audit
   // line per mutation would otherwise cost a syscall each); flushed every second and at
@@ -149,20 +218,29 @@ int main(int argc, char** argv) {
     int port = std::stoi(opt.listen.substr(colon + 1));
 
     vrf::Store store(opt.db);
+    restrict_database(opt.db);
     vrf::ConfigService svc(store, {opt.asn, opt.change_log_keep});
+    if (!opt.admin_token_file.empty()) vrf::prepare_private_file(opt.admin_token_file);
     if (auto token = svc.bootstrap()) {
-      std::printf("admin token (shown once): %s\n", token->c_str());
-      std::fflush(stdout);
-      if (!opt.admin_token_file.empty()) write_private_file(opt.admin_token_file, *token);
+      // stdout is also where the log goes: the token is printed there only when it
+      // has nowhere else to go.
+      if (opt.admin_token_file.empty()) {
+        std::printf("admin token (shown once): %s\n", token->c_str());
+        std::fflush(stdout);
+      } else {
+        vrf::write_private_file(opt.admin_token_file, *token);
+        spdlog::info("admin token created, written to {} (mode 0600)", opt.admin_token_file);
+      }
     }
     vrf::Metrics metrics;
-    httplib::Server srv;
-    srv.new_task_queue = [n = opt.threads] { return new httplib::ThreadPool(n); };
-    srv.set_payload_max_length(opt.max_body);
-    srv.set_keep_alive_max_count(100000);
+    // No request needs more than its head and a body at the limit in the most wasteful
+    // chunked framing; RestApi enforces the body limit itself, this bounds all routes.
+    opt.http.max_request_bytes = opt.http.max_header_bytes + 8 * opt.rest.max_body;
+    vrf::ConnectionServer srv(opt.http);
+    srv.set_payload_max_length(opt.rest.max_body);  // a backstop: RestApi reads bodies itself
     srv.set_tcp_nodelay(true);  // headers and body are separate writes: avoid the 40 ms Nagle stall
-    srv.set_read_timeout(30);
-    vrf::RestApi api(svc, metrics, opt.max_body);
+    add_http_gauges(metrics, srv);
+    vrf::RestApi api(svc, metrics, opt.rest);
     api.install(srv);
     vrf::Southbound south(svc, opt.south);
     south.install(srv);
@@ -182,7 +260,7 @@ int main(int argc, char** argv) {
     if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
     spdlog::info("listening address={}:{} db={} revision={} schema_version={}", host, port, opt.db, svc.revision(),
                  store.schema_version());
-    if (!opt.port_file.empty()) write_private_file(opt.port_file, std::to_string(port));
+    if (!opt.port_file.empty()) vrf::write_private_file(opt.port_file, std::to_string(port));
 
     std::atomic<bool> signalled{false};
     std::thread sig_thread([&] {

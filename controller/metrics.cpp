@@ -21,6 +21,21 @@ void Metrics::watcher_delta(int d) {
   watchers_ += d;
 }
 
+void Metrics::declare(const std::string& name, const std::string& help) {
+  std::lock_guard lk(mu_);
+  counters_.try_emplace(name, help, 0);
+}
+
+void Metrics::count(const std::string& name) {
+  std::lock_guard lk(mu_);
+  ++counters_[name].second;
+}
+
+void Metrics::add_gauge(const std::string& name, const std::string& help, std::function<double()> read, bool counter) {
+  std::lock_guard lk(mu_);
+  gauges_[name] = {help, std::move(read), counter};
+}
+
 std::string Metrics::render(ConfigService& svc) {
   std::string out;
   out += "# HELP vrf_controller_objects Stored configuration objects by type.\n# TYPE vrf_controller_objects gauge\n";
@@ -30,6 +45,13 @@ std::string Metrics::render(ConfigService& svc) {
   std::lock_guard lk(mu_);
   out += "# HELP vrf_controller_watchers Open watch streams.\n# TYPE vrf_controller_watchers gauge\n";
   out += fmt::format("vrf_controller_watchers {}\n", watchers_);
+  for (auto& [name, c] : counters_)
+    out += fmt::format("# HELP vrf_controller_{0}_total {1}\n# TYPE vrf_controller_{0}_total counter\n"
+                       "vrf_controller_{0}_total {2}\n", name, c.first, c.second);
+  for (auto& [name, g] : gauges_) {
+    auto full = "vrf_controller_" + name + (g.counter ? "_total" : "");
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", full, g.help, g.counter ? "counter" : "gauge", g.read());
+  }
   out += "# HELP vrf_controller_http_requests_total HTTP requests by route and status.\n"
          "# TYPE vrf_controller_http_requests_total counter\n";
   for (auto& [k, n] : requests_)

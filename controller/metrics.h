@@ -2,6 +2,7 @@
 // Prometheus text exposition: request counters and latency histograms per route
 // template, plus gauges sampled from the service at scrape time.
 #include <array>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -15,6 +16,12 @@ class Metrics {
  public:
   void observe(const std::string& method, const std::string& route, int status, double seconds);
   void watcher_delta(int d);
+  // Counters of refused or throttled work (vrf_controller_NAME_total), and gauges read
+  // at scrape time from their owner (the HTTP front's connections and threads).
+  void declare(const std::string& name, const std::string& help);  // shows 0 before the first event
+  void count(const std::string& name);
+  static constexpr bool kCounter = true;  // a reading that only grows: rendered as NAME_total
+  void add_gauge(const std::string& name, const std::string& help, std::function<double()> read, bool counter = false);
   std::string render(ConfigService& svc);
 
  private:
@@ -29,6 +36,13 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
   std::map<std::pair<std::string, std::string>, Hist> latency_;
   int watchers_ = 0;
+  std::map<std::string, std::pair<std::string, uint64_t>> counters_;  // name -> help, value
+  struct Reading {
+    std::string help;
+    std::function<double()> read;
+    bool counter;
+  };
+  std::map<std::string, Reading> gauges_;
 };
 
 }  // namespace vrf

@@ -1,3 +1,4 @@
+#include "controller/http_worker_pool.h"
 #include "controller/list_all.h"
 #include "controller/policy_scope.h"
 #include "controller/southbound.h"
@@ -192,6 +193,7 @@ json Southbound::register_agent(const json& body, const Principal& who) {
 }
 
 void Southbound::watch(const std::string& host, const Principal& who, httplib::Response& res) {
+  WorkerPool::detach_current();  // a stream for the agent's life: its thread leaves the request slots
   auto last = std::make_shared<std::string>();
   auto cursor = std::make_shared<int64_t>(-1);
   res.set_header("Cache-Control", "no-cache");

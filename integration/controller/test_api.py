@@ -410,7 +410,8 @@ class LifecycleTest(unittest.TestCase):
                              ["fq_name"][-1], "net")
             with open(ctl.log_path) as f:
                 log = f.read()
-            self.assertEqual(log.count("admin token (shown once)"), 1)
+            self.assertEqual(log.count("admin token created, written to"), 1)
+            self.assertNotIn(ctl.admin, log)
             self.assertIn("shutting down", log)
             ctl.stop()
             with sqlite3.connect(ctl.db) as db:  # tokens are kept as digests only
