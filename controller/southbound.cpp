@@ -1,7 +1,9 @@
+#include "controller/southbound.h"
+
+#include "controller/http_connections.h"
 #include "controller/http_worker_pool.h"
 #include "controller/list_all.h"
 #include "controller/policy_scope.h"
-#include "controller/southbound.h"
 #include "controller/tap_name.h"
 
 #include <fcntl.h>
@@ -305,8 +307,9 @@ void Southbound::start() {
       if (!cfg_.listen.empty()) {
         auto colon = cfg_.listen.rfind(':');
         if (colon == std::string::npos) throw std::runtime_error("--agent-listen wants HOST:PORT");
-        fabric_srv_ = std::make_unique<httplib::Server>();
-        fabric_srv_->new_task_queue = [] { return new httplib::ThreadPool(16); };
+        // The same connection handling as the REST API's: slow or idle peers on the
+        // fabric hold no thread, and agents' config streams leave the request slots.
+        fabric_srv_ = std::make_unique<ConnectionServer>(ConnectionSettings{});
         install(*fabric_srv_);
         if (!fabric_srv_->bind_to_port(cfg_.listen.substr(0, colon).c_str(), std::stoi(cfg_.listen.substr(colon + 1))))
           throw std::runtime_error("cannot listen on " + cfg_.listen);
