@@ -2,9 +2,14 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -23,6 +28,7 @@ const Flag kValueFlags[] = {
     {"-p", &Options::project},      {"--output", &Options::output}, {"-o", &Options::output},
     {"--tag", &Options::tag},       {"--since", &Options::since},   {"--types", &Options::types},
     {"--role", &Options::role},     {"--allocate-ip", &Options::allocate_ip},
+    {"--ca", &Options::ca},
 };
 
 void load_config_file(Options& o) {
@@ -39,7 +45,11 @@ void load_config_file(Options& o) {
   if (y["server"]) o.server = y["server"].as<std::string>();
   if (y["token"]) o.token = y["token"].as<std::string>();
   if (y["project"]) o.project = y["project"].as<std::string>();
+  if (y["ca"]) o.ca = y["ca"].as<std::string>();
+  if (y["insecure"]) o.insecure = y["insecure"].as<bool>();
 }
+
+bool is_https(const std::string& url) { return url.rfind("https://", 0) == 0; }
 
 }  // namespace
 
@@ -49,6 +59,7 @@ Options parse_options(const Args& args) {
   if (const char* s = std::getenv("VRCTL_SERVER")) o.server = s;
   if (const char* t = std::getenv("VRCTL_TOKEN")) o.token = t;
   if (const char* p = std::getenv("VRCTL_PROJECT")) o.project = p;
+  if (const char* c = std::getenv("VRCTL_CA")) o.ca = c;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> std::string {
@@ -68,6 +79,7 @@ Options parse_options(const Args& args) {
     else if (a == "--ref") o.refs.push_back(value());
     else if (a == "--dry-run") o.dry_run = true;
     else if (a == "--prune") o.prune = true;
+    else if (a == "--insecure") o.insecure = true;
     else if (a.size() > 1 && a[0] == '-' && a != "-") throw CliError("unknown option " + a);
     else o.positional.push_back(a);
   }
@@ -77,13 +89,57 @@ Options parse_options(const Args& args) {
   return o;
 }
 
-Api::Api(const Options& o) : o_(o) {
+std::unique_ptr<httplib::Client> make_client(const Options& o) {
+  bool https = is_https(o.server);
+  if (!https && (!o.ca.empty() || o.insecure))
+    throw CliError(std::string(o.insecure ? "--insecure" : "--ca") + " needs an https:// server URL (got " + o.server + ")");
+  if (!o.ca.empty() && o.insecure) throw CliError("--ca and --insecure contradict each other: give one");
+  if (!o.ca.empty() && ::access(o.ca.c_str(), R_OK) != 0)
+    throw CliError("--ca " + o.ca + ": " + std::strerror(errno));
+  std::unique_ptr<httplib::Client> c;
   try {
-    cli_ = std::make_unique<httplib::Client>(o.server);
+    c = std::make_unique<httplib::Client>(o.server);
   } catch (const std::exception& e) {
     throw CliError("bad server URL " + o.server + ": " + e.what());
   }
-  if (!cli_->is_valid()) throw CliError("bad server URL " + o.server);
+  if (!c->is_valid()) throw CliError("bad server URL " + o.server);
+  if (https) {
+    SSL_CTX_set_min_proto_version(c->ssl_context(), TLS1_2_VERSION);
+    if (o.insecure) {
+      std::cerr << "vrctl: warning: --insecure: the controller's certificate is not verified; "
+                   "anyone on the path can read and change this session, token included\n";
+      c->enable_server_certificate_verification(false);
+    } else {
+      c->enable_server_certificate_verification(true);
+      if (!o.ca.empty()) c->set_ca_cert_path(o.ca);
+    }
+  }
+  return c;
+}
+
+std::string transport_error(const Options& o, const httplib::Client& c, const httplib::Result& r) {
+  std::string where = "cannot reach controller at " + o.server + ": ";
+  switch (r.error()) {
+    case httplib::Error::SSLServerVerification: {
+      long v = c.get_openssl_verify_result();
+      if (v == X509_V_OK)  // the chain is trusted; the name is not in it
+        return where + "TLS certificate verification failed (the certificate does not name this host or address: "
+                       "use a name or IP address from its subjectAltName)";
+      return where + "TLS certificate verification failed (" + X509_verify_cert_error_string(v) + "); " +
+             (o.ca.empty() ? "give the CA that signed it with --ca FILE" : "is --ca " + o.ca + " the CA that signed it?") +
+             " (or skip verification with --insecure)";
+    }
+    case httplib::Error::SSLConnection:
+      return where + "TLS handshake failed (does it serve https on this port?)";
+    case httplib::Error::SSLLoadingCerts:
+      return where + "cannot load CA certificates" + (o.ca.empty() ? std::string() : " from " + o.ca);
+    default:
+      return where + httplib::to_string(r.error());
+  }
+}
+
+Api::Api(const Options& o) : o_(o) {
+  cli_ = make_client(o);
   cli_->set_keep_alive(true);
   cli_->set_tcp_nodelay(true);
   cli_->set_connection_timeout(5);
@@ -98,7 +154,7 @@ Response Api::call(const std::string& method, const std::string& path, const jso
                       : method == "DELETE" ? cli_->Delete(path.c_str())
                       : method == "PUT"    ? cli_->Put(path.c_str(), body->dump(), "application/json")
                                            : cli_->Post(path.c_str(), body->dump(), "application/json");
-  if (!r) throw CliError("cannot reach controller at " + o_.server + ": " + httplib::to_string(r.error()));
+  if (!r) throw CliError(transport_error(o_, *cli_, r));
   Response out{r->status, nullptr};
   if (!r->body.empty()) {
     try {

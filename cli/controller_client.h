@@ -13,7 +13,10 @@
 #include "commands.h"
 #include "controller/schema.h"
 
-namespace httplib { class Client; }
+namespace httplib {
+class Client;
+class Result;
+}
 
 namespace vrctl {
 
@@ -34,12 +37,20 @@ struct Options {
   std::vector<std::string> files;
   std::vector<std::string> sets, refs;
   std::string tag, since, types, role, allocate_ip;
+  std::string ca;         // https: verify the controller against this CA (else the system's)
+  bool insecure = false;  // https: do not verify the controller at all
   bool dry_run = false, prune = false, project_given = false;
   Args positional;
 };
 
 // Parses global and command flags; everything else is positional.
 Options parse_options(const Args& args);
+
+// A client of o.server: http:// or https:// (verified against --ca, the system's CAs,
+// or, with --insecure, not at all: a warning on stderr says so).
+std::unique_ptr<httplib::Client> make_client(const Options& o);
+// Why a request got no answer, in the user's terms (TLS failures name the remedy).
+std::string transport_error(const Options& o, const httplib::Client& c, const httplib::Result& r);
 
 struct Response {
   int status = 0;

@@ -200,7 +200,8 @@ int cmd_token(Api& api, const Options& o) {
 
 // Follows the change stream (server-sent events) and prints one line per change.
 int cmd_watch(const Options& o) {
-  httplib::Client cli(o.server);
+  auto client = make_client(o);
+  httplib::Client& cli = *client;
   cli.set_read_timeout(3600);
   httplib::Headers h = {{"Authorization", "Bearer " + o.token}};
   std::string path = "/watch?";
@@ -220,7 +221,7 @@ int cmd_watch(const Options& o) {
     }
     return true;
   });
-  if (!r) throw CliError("watch: " + httplib::to_string(r.error()));
+  if (!r) throw CliError("watch: " + transport_error(o, cli, r));
   if (r->status != 200) throw CliError("watch: " + error_text({r->status, json::parse(r->body, nullptr, false)}));
   return 0;
 }
@@ -267,7 +268,9 @@ void print_controller_usage() {
       "  explain TYPE                            fields and references of a type\n"
       "options: --server URL (VRCTL_SERVER), --token T (VRCTL_TOKEN), --project a:b (VRCTL_PROJECT,\n"
       "         default default-domain:default-project); defaults from ~/.config/vrctl/config.yaml\n"
-      "         (keys server, token, project). NAME is a uuid, a full fq_name a:b:c, or a name in the project.");
+      "         (keys server, token, project, ca, insecure). NAME is a uuid, a full fq_name a:b:c, or a name in the project.\n"
+      "         https:// servers: --ca FILE (VRCTL_CA) verifies the controller against that CA (its name or\n"
+      "         IP address checked), else against the system's CAs; --insecure skips verification (warned).");
 }
 
 int run_controller_command(const Args& args) {

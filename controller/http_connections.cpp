@@ -1,6 +1,7 @@
 #include "controller/http_connections.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -44,12 +45,17 @@ int remaining_ms(Clock::time_point deadline) {
   return ms <= 0 ? 0 : int(std::min<int64_t>(ms, 1 << 30));
 }
 
-// Best effort, never blocks: the answer to a connection we are about to drop.
-void send_final_error(int fd, int status, const char* reason, const std::string& message) {
+std::string final_error_text(int status, const char* reason, const std::string& message) {
   std::string body = R"({"error": {"status": )" + std::to_string(status) + R"(, "message": ")" + message + "\"}}";
-  std::string text = "HTTP/1.1 " + std::to_string(status) + " " + reason +
-                     "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
+         "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+// Best effort, never blocks: the answer to a connection we are about to drop, in the
+// clear (before TLS, or to a client that does not speak it).
+void send_final_error(int fd, int status, const char* reason, const std::string& message) {
+  std::string text = final_error_text(status, reason, message);
   (void)!::send(fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
@@ -93,6 +99,8 @@ struct ConnectionServer::Connection {
   Clock::time_point deadline;
   bool lingering = false;  // answered and half-closed: only draining until the peer closes
   size_t drained = 0;
+  std::unique_ptr<TlsSession> tls;  // null on a plain connection
+  uint32_t events = 0;               // what the waiting room's epoll waits for
 
   Connection(int f, std::string p, std::shared_ptr<ConnectionStats> s, std::shared_ptr<AddressLedger> l)
       : fd(f), peer(std::move(p)), stats(std::move(s)), ledger(std::move(l)) {
@@ -103,6 +111,32 @@ struct ConnectionServer::Connection {
     ::close(fd);
     ledger->release(peer);
     --stats->open;
+  }
+  bool handshaking() const { return tls && !tls->established(); }
+
+  // One non-blocking step of reading or writing, plain or TLS alike.
+  IoStatus read_some(char* p, size_t size, size_t& n) {
+    if (tls) return tls->read(p, size, n);
+    ssize_t r = ::recv(fd, p, size, MSG_DONTWAIT);
+    n = r > 0 ? size_t(r) : 0;
+    if (r > 0) return IoStatus::ok;
+    if (r == 0) return IoStatus::closed;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? IoStatus::want_read : IoStatus::failed;
+  }
+  IoStatus write_some(const char* p, size_t size, size_t& n) {
+    if (tls) return tls->write(p, size, n);
+    ssize_t r = ::send(fd, p, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+    n = r > 0 ? size_t(r) : 0;
+    if (r >= 0) return IoStatus::ok;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? IoStatus::want_write : IoStatus::failed;
+  }
+  // Whether bytes are buffered where epoll cannot see them (inside the TLS session).
+  bool pending() const { return tls && tls->pending(); }
+  void send_final_error(int status, const char* reason, const std::string& message) {
+    if (!tls) return vrf::send_final_error(fd, status, reason, message);
+    std::string text = final_error_text(status, reason, message);
+    size_t n;
+    if (tls->established()) tls->write(text.data(), text.size(), n);
   }
   bool head_complete() const { return buf.find("\r\n\r\n") != std::string::npos; }
   bool head_too_large(size_t max) const {
@@ -121,11 +155,15 @@ class ConnectionStream : public httplib::Stream {
                    size_t read_budget, bool& timed_out)
       : c_(c), read_deadline_(read_deadline), write_timeout_(write_timeout), budget_(read_budget), timed_out_(timed_out) {}
 
-  bool is_readable() const override { return off_ < c_.buf.size() || wait(POLLIN, remaining_ms(read_deadline_)); }
+  bool is_readable() const override {
+    return off_ < c_.buf.size() || c_.pending() || wait(POLLIN, remaining_ms(read_deadline_));
+  }
   bool is_writable() const override {
     if (!wait(POLLOUT, int(write_timeout_.count()))) return false;
+    if (!wait(POLLIN, 0)) return true;
+    if (c_.tls) return !c_.tls->peer_closed();
     char b;  // a readable socket whose peek gives 0 bytes: the peer has closed
-    return !wait(POLLIN, 0) || ::recv(c_.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 0;
+    return ::recv(c_.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 0;
   }
   ssize_t read(char* ptr, size_t size) override {
     if (off_ >= c_.buf.size() && !refill()) return -1;
@@ -138,7 +176,23 @@ class ConnectionStream : public httplib::Stream {
   }
   ssize_t write(const char* ptr, size_t size) override {
     if (!is_writable()) return -1;
-    return ::send(c_.fd, ptr, size, MSG_NOSIGNAL);
+    auto deadline = Clock::now() + write_timeout_;
+    for (;;) {
+      size_t n = 0;
+      switch (c_.write_some(ptr, size, n)) {
+        case IoStatus::ok:
+          if (n > 0) return ssize_t(n);
+          [[fallthrough]];
+        case IoStatus::want_write:
+          if (!wait(POLLOUT, remaining_ms(deadline))) return -1;
+          break;
+        case IoStatus::want_read:  // TLS: a record from the peer must be read first
+          if (!wait(POLLIN, remaining_ms(deadline))) return -1;
+          break;
+        default:
+          return -1;
+      }
+    }
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override { ip = address_of(c_.fd, true, &port); }
   void get_local_ip_and_port(std::string& ip, int& port) const override { ip = address_of(c_.fd, false, &port); }
@@ -160,16 +214,17 @@ class ConnectionStream : public httplib::Stream {
     off_ = 0;
     char tmp[16384];
     for (;;) {
-      if (!wait(POLLIN, remaining_ms(read_deadline_))) {
+      size_t n = 0;
+      IoStatus io = c_.read_some(tmp, sizeof tmp, n);
+      if (io == IoStatus::ok) {
+        c_.buf.assign(tmp, n);
+        return true;
+      }
+      if (io != IoStatus::want_read && io != IoStatus::want_write) return false;
+      if (!wait(io == IoStatus::want_read ? POLLIN : POLLOUT, remaining_ms(read_deadline_))) {
         timed_out_ = true;
         return false;
       }
-      ssize_t n = ::recv(c_.fd, tmp, sizeof tmp, MSG_DONTWAIT);
-      if (n > 0) {
-        c_.buf.assign(tmp, size_t(n));
-        return true;
-      }
-      if (n == 0 || (errno != EAGAIN && errno != EINTR)) return false;
     }
   }
 
@@ -261,7 +316,12 @@ class ConnectionServer::WaitingRoom {
     for (auto& c : batch) {
       if (c->lingering) {
         start_lingering(*c);
-        if (watch(c->fd, EPOLLIN | EPOLLRDHUP)) parked_[c->fd] = std::move(c);
+        if (watch(*c)) parked_[c->fd] = std::move(c);
+        continue;
+      }
+      if (c->handshaking()) {  // a new TLS connection: its handshake has this long
+        c->deadline = Clock::now() + s_.tls_handshake_timeout;
+        if (watch(*c)) parked_[c->fd] = std::move(c);
         continue;
       }
       if (c->head_complete() && !c->head_too_large(s_.max_header_bytes)) {  // pipelined: the next request was read with the last one
@@ -271,8 +331,10 @@ class ConnectionServer::WaitingRoom {
       // Between requests the connection may idle; a new one should speak at once.
       bool idle_between_requests = c->buf.empty() && c->served > 0;
       c->deadline = Clock::now() + (idle_between_requests ? s_.idle_timeout : s_.header_timeout);
-      if (!watch(c->fd, EPOLLIN | EPOLLRDHUP)) continue;  // dropping it closes it
-      parked_[c->fd] = std::move(c);
+      if (!watch(*c)) continue;  // dropping it closes it
+      bool more = c->pending();   // the rest of a head read into the TLS session already
+      auto it = parked_.emplace(c->fd, std::move(c)).first;
+      if (more) on_readable(it);
     }
   }
 
@@ -280,6 +342,7 @@ class ConnectionServer::WaitingRoom {
     c.lingering = true;
     c.buf.clear();
     c.deadline = Clock::now() + s_.linger;
+    if (c.tls) c.tls->close_notify();
     ::shutdown(c.fd, SHUT_WR);  // our answer is complete: FIN after it
   }
 
@@ -297,22 +360,26 @@ class ConnectionServer::WaitingRoom {
       drop(it);
       return;
     }
+    if (c.handshaking() && !advance_handshake(it)) return;
     bool was_idle = c.buf.empty();
     for (;;) {
-      ssize_t n = ::recv(c.fd, tmp, sizeof tmp, MSG_DONTWAIT);
-      if (n > 0) {
-        c.buf.append(tmp, size_t(n));
+      size_t n = 0;
+      IoStatus io = c.read_some(tmp, sizeof tmp, n);
+      if (io == IoStatus::ok) {
+        c.buf.append(tmp, n);
         if (c.buf.size() > s_.max_header_bytes) break;
         continue;
       }
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      if (n < 0 && errno == EINTR) continue;
+      if (io == IoStatus::want_read || io == IoStatus::want_write) {
+        wait_for(c, io);
+        break;
+      }
       drop(it);  // closed by the peer or failed
       return;
     }
     if (c.head_too_large(s_.max_header_bytes)) {
       ++stats_.heads_too_large;
-      send_final_error(c.fd, 431, "Request Header Fields Too Large",
+      c.send_final_error(431, "Request Header Fields Too Large",
                        "request head larger than " + std::to_string(s_.max_header_bytes) + " bytes");
       start_lingering(c);
     } else if (c.head_complete()) {
@@ -324,19 +391,50 @@ class ConnectionServer::WaitingRoom {
     }
   }
 
+  // True once the connection can carry requests; false if it was dropped or still
+  // needs the peer.
+  bool advance_handshake(std::map<int, std::shared_ptr<Connection>>::iterator it) {
+    Connection& c = *it->second;
+    IoStatus io = c.tls->handshake();
+    if (io == IoStatus::ok) {
+      c.deadline = Clock::now() + s_.header_timeout;  // the first request head, from now
+      wait_for(c, IoStatus::want_read);
+      return true;
+    }
+    if (io == IoStatus::want_read || io == IoStatus::want_write) {
+      wait_for(c, io);
+      return false;
+    }
+    if (c.tls->spoke_plain_http()) {  // say so in its language, then close
+      ++stats_.tls_plain_http;
+      send_final_error(c.fd, 400, "Bad Request", "this port speaks HTTPS: use an https:// URL");
+      start_lingering(c);
+      return false;
+    }
+    ++stats_.tls_handshake_failures;
+    spdlog::debug("TLS handshake with {} failed: {}", c.peer, c.tls->error());
+    drop(it);
+    return false;
+  }
+
   void sweep() {
     auto now = Clock::now();
     for (auto it = parked_.begin(); it != parked_.end();) {
       auto cur = it++;
       Connection& c = *cur->second;
       if (c.deadline > now) continue;
+      if (c.handshaking() && !c.lingering) {  // nothing can be said to it before the handshake
+        ++stats_.tls_handshake_timeouts;
+        drop(cur);
+        continue;
+      }
       if (c.lingering || c.buf.empty()) {
         if (!c.lingering) ++stats_.idle_closed;
         drop(cur);
         continue;
       }
       ++stats_.head_timeouts;
-      send_final_error(c.fd, 408, "Request Timeout",
+      c.send_final_error(408, "Request Timeout",
                        "request head not received within " + std::to_string(s_.header_timeout.count()) + " ms");
       start_lingering(c);
     }
@@ -347,6 +445,20 @@ class ConnectionServer::WaitingRoom {
     ev.events = events;
     ev.data.fd = fd;
     return epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) == 0;
+  }
+  bool watch(Connection& c) {
+    c.events = EPOLLIN | EPOLLRDHUP;
+    return watch(c.fd, c.events);
+  }
+  // A TLS step may need the socket writable (a handshake flight larger than the send
+  // buffer) before it can go on reading.
+  void wait_for(Connection& c, IoStatus io) {
+    uint32_t want = (io == IoStatus::want_write ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP;
+    if (want == c.events) return;
+    epoll_event ev{};
+    ev.events = want;
+    ev.data.fd = c.fd;
+    if (epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev) == 0) c.events = want;
   }
 
   void drop(std::map<int, std::shared_ptr<Connection>>::iterator it) {
@@ -404,12 +516,23 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
   std::string peer = address_of(sock, true);
   if (stopping_ || !ledger_->admit(peer)) {
     ++stats_->refused;
-    send_final_error(sock, 503, "Service Unavailable", "too many connections");
+    if (!s_.tls) send_final_error(sock, 503, "Service Unavailable", "too many connections");
     ::shutdown(sock, SHUT_RDWR);
     ::close(sock);
     return false;
   }
-  room_->park(std::make_shared<Connection>(sock, peer, stats_, ledger_));
+  auto c = std::make_shared<Connection>(sock, peer, stats_, ledger_);
+  if (s_.tls) {
+    // Non-blocking: no OpenSSL call may wait inside a read or write for a slow peer.
+    if (::fcntl(sock, F_SETFL, ::fcntl(sock, F_GETFL) | O_NONBLOCK) != 0) return false;
+    try {
+      c->tls = std::make_unique<TlsSession>(*s_.tls, sock);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}", e.what());
+      return false;
+    }
+  }
+  room_->park(std::move(c));
   return true;
 }
 

@@ -10,6 +10,10 @@
 // head must arrive within header_timeout, the body within body_timeout, an idle
 // connection is closed after idle_timeout. Requests never see a Range header
 // (API answers are never split into ranges).
+//
+// With a TlsContext every connection is TLS: the handshake also happens in the waiting
+// room (non-blocking, within tls_handshake_timeout), so a client that never completes
+// it holds no thread either; a client speaking plain HTTP gets a 400 saying so.
 #include <httplib.h>
 
 #include <atomic>
@@ -17,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "controller/http_tls.h"
 #include "controller/http_worker_pool.h"
 
 namespace vrf {
@@ -38,11 +43,14 @@ struct ConnectionSettings {
   size_t max_requests_per_connection = 10000;
   size_t max_connections = 8192;
   size_t max_connections_per_address = 256;
+  std::shared_ptr<const TlsContext> tls;  // null: plain HTTP
+  std::chrono::milliseconds tls_handshake_timeout{10000};
 };
 
 struct ConnectionStats {
   std::atomic<uint64_t> open{0}, idle{0};  // gauges: all connections, those in the waiting room
   std::atomic<uint64_t> head_timeouts{0}, idle_closed{0}, heads_too_large{0}, refused{0};
+  std::atomic<uint64_t> tls_handshake_timeouts{0}, tls_handshake_failures{0}, tls_plain_http{0};
 };
 
 class ConnectionServer : public httplib::Server {

@@ -31,6 +31,7 @@ struct Options {
   std::string db = "vr-controller.db";
   std::string admin_token_file, port_file;
   std::string log_level = "info";
+  std::string tls_cert, tls_key;
   int64_t asn = 64512;
   int64_t change_log_keep = 1000000;
   vrf::RestLimits rest;
@@ -66,6 +67,11 @@ const char* kUsage = R"(usage: vr-controller [options]
   --max-watch-streams-per-token N  of them per token; the global admin is exempt (default 8)
   --auth-failure-burst N     failed authentications an address may make at once (default 20)
   --auth-failure-rate R      and per second after that (default 2); then 429 with Retry-After
+ TLS (default: plain HTTP):
+  --tls-cert FILE            serve HTTPS with this PEM certificate (chain), on the REST API and
+                             the agent API alike; TLS 1.2 or newer, forward-secret AEAD ciphers
+  --tls-key FILE             its PEM private key; refused unless only its owner may access it
+  --tls-handshake-timeout-ms N  a TLS handshake must complete within this (default 10000)
  Agents:
   --fabric-netns NAME        open the agent-facing listeners below in this network namespace
   --agent-listen HOST:PORT   agent API (registration, per-host config streams) on the fabric
@@ -93,6 +99,9 @@ const std::vector<std::pair<std::string, Setter>>& option_table() {
       {"header_timeout_ms", [=](Options& o, auto& v) { o.http.header_timeout = ms(v); }},
       {"body_timeout_ms", [=](Options& o, auto& v) { o.http.body_timeout = ms(v); }},
       {"idle_timeout_ms", [=](Options& o, auto& v) { o.http.idle_timeout = ms(v); }},
+      {"tls_cert", [](Options& o, auto& v) { o.tls_cert = v; }},
+      {"tls_key", [](Options& o, auto& v) { o.tls_key = v; }},
+      {"tls_handshake_timeout_ms", [=](Options& o, auto& v) { o.http.tls_handshake_timeout = ms(v); }},
       {"max_connections", [=](Options& o, auto& v) { o.http.max_connections = size(v); }},
       {"max_connections_per_address", [=](Options& o, auto& v) { o.http.max_connections_per_address = size(v); }},
       {"max_watch_streams", [=](Options& o, auto& v) { o.rest.max_watch_streams = size(v); }},
@@ -154,6 +163,7 @@ Options parse_args(int argc, char** argv) {
     if (key != "config") set_option(o, key, value);
   }
   if (o.http.workers < 2) throw std::runtime_error("--threads must be at least 2");
+  if (o.tls_cert.empty() != o.tls_key.empty()) throw std::runtime_error("--tls-cert and --tls-key go together");
   return o;
 }
 
@@ -168,6 +178,12 @@ void add_http_gauges(vrf::Metrics& m, vrf::ConnectionServer& srv) {
               [&st] { return double(st.heads_too_large); }, vrf::Metrics::kCounter);
   m.add_gauge("http_connections_refused", "Connections refused (503) by the total or per-address limit.",
               [&st] { return double(st.refused); }, vrf::Metrics::kCounter);
+  m.add_gauge("http_tls_handshake_timeouts", "TLS connections dropped because the handshake did not complete in time.",
+              [&st] { return double(st.tls_handshake_timeouts); }, vrf::Metrics::kCounter);
+  m.add_gauge("http_tls_handshake_failures", "TLS handshakes that failed (protocol version, ciphers, garbage).",
+              [&st] { return double(st.tls_handshake_failures); }, vrf::Metrics::kCounter);
+  m.add_gauge("http_tls_plain_requests", "Plain HTTP requests on the TLS port (answered 400).",
+              [&st] { return double(st.tls_plain_http); }, vrf::Metrics::kCounter);
   m.add_gauge("http_threads", "HTTP threads (request slots and streams).",
               [&srv] { return double(srv.pool_stats().threads); });
   m.add_gauge("http_requests_queued", "Requests with a complete head waiting for a free slot.",
@@ -217,6 +233,12 @@ int main(int argc, char** argv) {
     std::string host = opt.listen.substr(0, colon);
     int port = std::stoi(opt.listen.substr(colon + 1));
 
+    if (!opt.tls_cert.empty()) {
+      opt.http.tls = std::make_shared<vrf::TlsContext>(opt.tls_cert, opt.tls_key);
+      opt.south.tls = opt.http.tls;
+      opt.south.tls_handshake_timeout = opt.http.tls_handshake_timeout;
+      spdlog::info("TLS certificate={} subject={}", opt.tls_cert, opt.http.tls->certificate_subject());
+    }
     vrf::Store store(opt.db);
     restrict_database(opt.db);
     vrf::ConfigService svc(store, {opt.asn, opt.change_log_keep});
@@ -258,7 +280,7 @@ int main(int argc, char** argv) {
     else if (!srv.bind_to_port(host, port)) port = -1;
     if (port <= 0) throw std::runtime_error("cannot listen on " + opt.listen);
     if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
-    spdlog::info("listening address={}:{} db={} revision={} schema_version={}", host, port, opt.db, svc.revision(),
+    spdlog::info("listening address={}:{} tls={} db={} revision={} schema_version={}", host, port, opt.http.tls ? "on" : "off", opt.db, svc.revision(),
                  store.schema_version());
     if (!opt.port_file.empty()) vrf::write_private_file(opt.port_file, std::to_string(port));
 

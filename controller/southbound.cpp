@@ -309,7 +309,10 @@ void Southbound::start() {
         if (colon == std::string::npos) throw std::runtime_error("--agent-listen wants HOST:PORT");
         // The same connection handling as the REST API's: slow or idle peers on the
         // fabric hold no thread, and agents' config streams leave the request slots.
-        fabric_srv_ = std::make_unique<ConnectionServer>(ConnectionSettings{});
+        ConnectionSettings cs;
+        cs.tls = cfg_.tls;
+        cs.tls_handshake_timeout = cfg_.tls_handshake_timeout;
+        fabric_srv_ = std::make_unique<ConnectionServer>(cs);
         install(*fabric_srv_);
         if (!fabric_srv_->bind_to_port(cfg_.listen.substr(0, colon).c_str(), std::stoi(cfg_.listen.substr(colon + 1))))
           throw std::runtime_error("cannot listen on " + cfg_.listen);

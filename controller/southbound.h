@@ -9,6 +9,7 @@
 // the REST API on: with a fabric namespace set, these listeners are opened inside it.
 #include <httplib.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "controller/http_tls.h"
 #include "controller/policy_feed.h"
 #include "controller/service.h"
 
@@ -30,6 +32,8 @@ struct SouthboundSettings {
   std::string listen;                // agent API HOST:PORT ("" = serve on the main API only)
   std::string bgp_listen;            // route reflector HOST[:PORT] ("" = no BGP)
   uint32_t asn = 64512;
+  std::shared_ptr<const TlsContext> tls;  // the agent API serves HTTPS when set
+  std::chrono::milliseconds tls_handshake_timeout{10000};
 };
 
 class Southbound {
