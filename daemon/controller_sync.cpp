@@ -1,6 +1,7 @@
 #include "controller_sync.h"
 
 #include <httplib.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
@@ -10,6 +11,13 @@
 namespace vrfabric {
 
 using json = nlohmann::json;
+
+namespace {
+std::string verify_error(long result) {
+  return result == X509_V_OK ? "the certificate does not name the controller's host or address"
+                             : X509_verify_cert_error_string(result);
+}
+}  // namespace
 
 ControllerSync::ControllerSync(AgentState& state, std::mutex& state_mu, ControllerSyncConfig cfg)
     : state_(state), state_mu_(state_mu), cfg_(std::move(cfg)) {
@@ -50,6 +58,10 @@ void ControllerSync::run_stream() {
   int backoff_ms = 200;
   while (!stop_) {
     httplib::Client cli(cfg_.url);
+    if (cfg_.url.rfind("https://", 0) == 0) {  // verified always: the stream carries the host's whole config
+      cli.enable_server_certificate_verification(true);
+      if (!cfg_.ca_file.empty()) cli.set_ca_cert_path(cfg_.ca_file);
+    }
     cli.set_connection_timeout(2);
     cli.set_read_timeout(30);  // the controller sends a keepalive well within this
     httplib::Headers auth = {{"Authorization", "Bearer " + cfg_.token}};
@@ -57,7 +69,10 @@ void ControllerSync::run_stream() {
     auto r = cli.Post("/agents/register", auth, reg.dump(), "application/json");
     if (!r || r->status != 200) {
       spdlog::warn("registering with {}: {}", cfg_.url,
-                   r ? fmt::format("HTTP {} {}", r->status, r->body) : httplib::to_string(r.error()));
+                   r ? fmt::format("HTTP {} {}", r->status, r->body)
+                     : r.error() == httplib::Error::SSLServerVerification
+                         ? fmt::format("TLS certificate verification failed ({})", verify_error(cli.get_openssl_verify_result()))
+                         : httplib::to_string(r.error()));
     } else {
       backoff_ms = 200;
       std::string buf;

@@ -17,7 +17,8 @@
 namespace vrfabric {
 
 struct ControllerSyncConfig {
-  std::string url;         // http://HOST:PORT
+  std::string url;         // http://HOST:PORT or https://HOST:PORT
+  std::string ca_file;     // https: the CA the controller's certificate must chain to ("" = system CAs)
   std::string token;       // bearer token
   std::string host;        // this host's name, as VMIs' host_id names it
 };

@@ -35,7 +35,8 @@ const char* kUsage = R"(usage: vr-agent --fabric IFNAME [options]
   --metrics HOST:PORT    serve Prometheus /metrics there (default: off)
   --controller-bgp ADDR[:PORT]  BGP EVPN session with the controller (route reflector)
   --asn N                AS number shared with the controller (default 64512)
-  --controller URL       follow this host's config from the controller (http://HOST:PORT)
+  --controller URL       follow this host's config from the controller (http:// or https://HOST:PORT)
+  --controller-ca FILE   https: verify the controller against this CA (default: the system's CAs)
   --token-file PATH      bearer token for the controller
   --host NAME            this host's name in the controller (default: the fabric address)
   --config FILE          YAML file with the same keys (fabric, fabric-ip, socket, ...)
@@ -51,7 +52,7 @@ Options parse_args(int argc, char** argv) {
   Options o;
   static const std::set<std::string> known = {"fabric", "fabric-ip", "socket", "router-mac", "encap", "metrics",
                                               "config", "log-level", "controller-bgp", "asn", "controller",
-                                              "token-file", "host", "port-bindings"};
+                                              "token-file", "host", "port-bindings", "controller-ca"};
   std::map<std::string, std::string> flags;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -138,6 +139,11 @@ int main(int argc, char** argv) {
     if (opt.values.count("controller")) {
       ControllerSyncConfig sc;
       sc.url = opt.values["controller"];
+      if (opt.values.count("controller-ca")) {
+        sc.ca_file = opt.values["controller-ca"];
+        if (sc.url.rfind("https://", 0) != 0) throw std::invalid_argument("--controller-ca needs an https:// --controller URL");
+        if (std::ifstream(sc.ca_file).fail()) throw std::invalid_argument("cannot read --controller-ca " + sc.ca_file);
+      }
       sc.host = opt.values.count("host") ? opt.values["host"] : ipv4_str(state.config().fabric_ip);
       if (opt.values.count("token-file")) {
         std::ifstream f(opt.values["token-file"]);
