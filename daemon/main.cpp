@@ -77,6 +77,12 @@ Options parse_args(int argc, char** argv) {
   }
   for (auto& [k, v] : flags) o.values[k] = v;  // flags win over the file
   if (!o.values.count("fabric")) throw std::invalid_argument("--fabric is required");
+  if (o.values.count("controller-ca")) {
+    if (o.values["controller"].rfind("https://", 0) != 0)
+      throw std::invalid_argument("--controller-ca needs an https:// --controller URL");
+    if (std::ifstream(o.values["controller-ca"]).fail())
+      throw std::invalid_argument("cannot read --controller-ca " + o.values["controller-ca"]);
+  }
   return o;
 }
 
@@ -139,11 +145,7 @@ int main(int argc, char** argv) {
     if (opt.values.count("controller")) {
       ControllerSyncConfig sc;
       sc.url = opt.values["controller"];
-      if (opt.values.count("controller-ca")) {
-        sc.ca_file = opt.values["controller-ca"];
-        if (sc.url.rfind("https://", 0) != 0) throw std::invalid_argument("--controller-ca needs an https:// --controller URL");
-        if (std::ifstream(sc.ca_file).fail()) throw std::invalid_argument("cannot read --controller-ca " + sc.ca_file);
-      }
+      if (opt.values.count("controller-ca")) sc.ca_file = opt.values["controller-ca"];
       sc.host = opt.values.count("host") ? opt.values["host"] : ipv4_str(state.config().fabric_ip);
       if (opt.values.count("token-file")) {
         std::ifstream f(opt.values["token-file"]);

@@ -23,6 +23,7 @@ from ctlharness import Controller
 
 CONTROLLER = VRCTL = None
 HANDSHAKE_TIMEOUT_MS = 2000
+HEADER_TIMEOUT_MS = 2000
 
 
 def run(cmd, **kw):
@@ -68,7 +69,7 @@ class TlsTest(unittest.TestCase):
         cls.agent_port = free_port()
         cls.ctl = Controller(CONTROLLER, extra_args=[
             "--tls-cert", cls.cert, "--tls-key", cls.key,
-            "--tls-handshake-timeout-ms", str(HANDSHAKE_TIMEOUT_MS),
+            "--tls-handshake-timeout-ms", str(HANDSHAKE_TIMEOUT_MS), "--header-timeout-ms", str(HEADER_TIMEOUT_MS),
             "--agent-listen", "127.0.0.1:%d" % cls.agent_port]).start()
         cls.url = "https://127.0.0.1:%d" % cls.ctl.port
         cls.home = os.path.join(cls.dir, "home")
@@ -205,6 +206,31 @@ class TlsTest(unittest.TestCase):
             for s in silent + stalled:
                 s.close()
         self.healthz()
+
+    def test_7b_slow_heads_after_the_handshake(self):
+        # the head-read protections hold inside TLS: partial heads wait in the waiting room
+        ctx = ssl.create_default_context(cafile=self.ca)
+        slow = []
+        try:
+            for i in range(20):
+                s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.ctl.port), timeout=10),
+                                    server_hostname="127.0.0.1")
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i)
+                slow.append(s)
+            took = [self.healthz() for _ in range(5)]
+            self.assertLess(max(took), 1.0, took)
+            for s in slow:  # each gets its 408, encrypted, at the header deadline
+                s.settimeout(HEADER_TIMEOUT_MS / 1000 + 3)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 408 "), data[:80])
+        finally:
+            for s in slow:
+                s.close()
 
     # --------------------------------------------------- protocol and ciphers
     def s_client(self, *args):
