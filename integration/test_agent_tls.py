@@ -37,6 +37,9 @@ class AgentTlsTest(unittest.TestCase):
         try:
             cls.start_controller()
         except BaseException:
+            if getattr(cls, "ctl", None):
+                cls.ctl.kill()
+                cls.ctl.wait()
             cls.fabric.close()
             raise
 
