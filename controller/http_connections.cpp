@@ -175,6 +175,7 @@ class ConnectionStream : public httplib::Stream {
     return ssize_t(n);
   }
   ssize_t write(const char* ptr, size_t size) override {
+    if (size == 0) return 0;
     if (!is_writable()) return -1;
     auto deadline = Clock::now() + write_timeout_;
     for (;;) {
@@ -344,6 +345,7 @@ class ConnectionServer::WaitingRoom {
     c.deadline = Clock::now() + s_.linger;
     if (c.tls) c.tls->close_notify();
     ::shutdown(c.fd, SHUT_WR);  // our answer is complete: FIN after it
+    if (c.events) wait_for(c, IoStatus::want_read);  // draining needs input only
   }
 
   void on_readable(std::map<int, std::shared_ptr<Connection>>::iterator it) {
