@@ -284,6 +284,11 @@ class TlsTest(unittest.TestCase):
             out = self.start_refused("--tls-cert", self.cert, "--tls-key", loose)
             self.assertIn(text, out)
             self.assertIn("chmod 600", out)
+        # the same through the config file's keys
+        conf = os.path.join(self.dir, "tls.yaml")
+        with open(conf, "w") as f:
+            f.write("tls_cert: %s\ntls_key: %s\n" % (self.cert, loose))
+        self.assertIn("mode 0640", self.start_refused("--config", conf))
         other_cert, other_key = make_server_cert(self.dir, "h5-other-ca", "h5-mismatch", "IP:127.0.0.1")
         out = self.start_refused("--tls-cert", self.cert, "--tls-key", other_key)
         self.assertIn("does not match", out)
