@@ -11,6 +11,7 @@ pkgs=(
   iproute2 iputils-ping netcat-openbsd tshark tcpdump ethtool procps psmisc curl gdb nftables
   frr gobgpd busybox-static isc-dhcp-client
   libclang-rt-14-dev
+  openssl  # the TLS tests make a throwaway CA and certificates with its CLI
 )
 missing=()
 for p in "${pkgs[@]}"; do
