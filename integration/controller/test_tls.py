@@ -232,6 +232,25 @@ class TlsTest(unittest.TestCase):
             for s in slow:
                 s.close()
 
+    def test_7c_refusals_before_the_body_reach_the_client(self):
+        # answered without reading the body: the refusal, then close_notify and FIN
+        ctx = ssl.create_default_context(cafile=self.ca)
+        for head, status in ((b"POST /virtual-networks HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\n", 401),
+                             (b"POST /virtual-networks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                              b"Content-Length: 100000000\r\n\r\n" % self.ctl.admin.encode(), 413)):
+            with ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.ctl.port), timeout=10),
+                                 server_hostname="127.0.0.1") as s:
+                s.sendall(head + b"{" * 1000)
+                data = b""
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 %d " % status), data[:100])
+                self.assertIn(b'"error"', data)
+        self.healthz()
+
     # --------------------------------------------------- protocol and ciphers
     def s_client(self, *args):
         return subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.ctl.port,
