@@ -69,11 +69,15 @@ TlsContext::TlsContext(const std::string& cert_file, const std::string& key_file
   // A write may be retried from another buffer address and may complete partially, as
   // httplib's write loop expects of a socket.
   SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // An encrypted key would make OpenSSL prompt on the terminal for a pass phrase: a
+  // daemon must fail instead.
+  SSL_CTX_set_default_passwd_cb(ctx_, [](char*, int, int, void*) { return 0; });
   if (SSL_CTX_use_certificate_chain_file(ctx_, cert_file.c_str()) != 1) fail("--tls-cert " + cert_file);
   if (SSL_CTX_use_PrivateKey_file(ctx_, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     unsigned long e = ERR_peek_last_error();
     bool mismatch = ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH;
-    fail("--tls-key " + key_file + (mismatch ? " does not match --tls-cert " + cert_file : ""));
+    fail("--tls-key " + key_file +
+         (mismatch ? " does not match --tls-cert " + cert_file : " (not a PEM private key, or one with a pass phrase: an unencrypted PEM key is needed)"));
   }
   if (SSL_CTX_check_private_key(ctx_) != 1) fail("--tls-key " + key_file + " does not match --tls-cert " + cert_file);
   if (X509* cert = SSL_CTX_get0_certificate(ctx_)) {

@@ -290,7 +290,8 @@ class TlsTest(unittest.TestCase):
 
     # --------------------------------------------------------- start refusals
     def start_refused(self, *args):
-        p = run([CONTROLLER, "--listen", "127.0.0.1:0", "--db", os.path.join(self.dir, "refused.db")] + list(args))
+        p = run([CONTROLLER, "--admin-token-file", os.path.join(self.dir, "refused.token"), "--listen", "127.0.0.1:0",
+                 "--db", os.path.join(self.dir, "refused.db")] + list(args), stdin=subprocess.DEVNULL)
         self.assertNotEqual(p.returncode, 0)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "refused.db")), "started before checking TLS")
         return p.stdout + p.stderr
@@ -311,6 +312,11 @@ class TlsTest(unittest.TestCase):
         other_cert, other_key = make_server_cert(self.dir, "h5-other-ca", "h5-mismatch", "IP:127.0.0.1")
         out = self.start_refused("--tls-cert", self.cert, "--tls-key", other_key)
         self.assertIn("does not match", out)
+        # an encrypted key fails at once (no pass phrase prompt) and says what is needed
+        enc = os.path.join(self.dir, "encrypted.key")
+        openssl("pkey", "-in", self.key, "-aes256", "-passout", "pass:h5", "-out", enc, cwd=self.dir)
+        os.chmod(enc, 0o600)
+        self.assertIn("an unencrypted PEM key is needed", self.start_refused("--tls-cert", self.cert, "--tls-key", enc))
         out = self.start_refused("--tls-cert", self.cert)
         self.assertIn("--tls-cert and --tls-key go together", out)
         out = self.start_refused("--tls-cert", os.path.join(self.dir, "absent.pem"), "--tls-key", self.key)
