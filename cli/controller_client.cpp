@@ -23,6 +23,7 @@ const Flag kValueFlags[] = {
     {"-p", &Options::project},      {"--output", &Options::output}, {"-o", &Options::output},
     {"--tag", &Options::tag},       {"--since", &Options::since},   {"--types", &Options::types},
     {"--role", &Options::role},     {"--allocate-ip", &Options::allocate_ip},
+    {"--agent-host", &Options::agent_host},
 };
 
 void load_config_file(Options& o) {

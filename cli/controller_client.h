@@ -33,7 +33,7 @@ struct Options {
   std::string output = "table";  // table | json | yaml
   std::vector<std::string> files;
   std::vector<std::string> sets, refs;
-  std::string tag, since, types, role, allocate_ip;
+  std::string tag, since, types, role, allocate_ip, agent_host;
   bool dry_run = false, prune = false, project_given = false;
   Args positional;
 };
