@@ -72,11 +72,11 @@ class AgentTokenTest(unittest.TestCase):
         self.forbidden(self.h1.get("/agents/h2/config"), "for host 'h1', not 'h2'")
         status, body = stream_head(self.ctl.port, "/agents/h2/watch", self.h1_token)
         self.assertEqual(status, 403, body)
-        self.forbidden(self.h1.post("/agents/register", {"host": "h2", "fabric_ip": "192.0.2.12"}), "not 'h2'")
+        self.forbidden(self.h1.post("/agents/register", {"host": "h5", "fabric_ip": "192.0.2.15"}), "not 'h5'")
         self.forbidden(self.h1.get("/agents"), "global admin only")
         self.forbidden(self.h1.get("/agents/bgp"), "global admin only")
         agents = self.admin.must(self.admin.get("/agents"))["agents"]
-        self.assertNotIn("h2", [a["host"] for a in agents])  # the refused registration left nothing
+        self.assertNotIn("h5", [a["host"] for a in agents])  # the refused registration left nothing
 
     def test_rest_routes_refused(self):
         for path in ("/virtual-networks", "/virtual-machine-interfaces", "/projects", "/global-system-configs",
