@@ -21,7 +21,7 @@ CLIENT = r"""
 import json, sys, urllib.request, urllib.error
 method, path, token = sys.argv[1], sys.argv[2], sys.argv[3]
 req = urllib.request.Request("http://127.0.0.1:50179" + path, method=method,
-                             data=b'{"type":"evpn-imet","rd":"192.0.2.1:1","ethernet-tag":0,"originator":"192.0.2.1"}' if method == "POST" else None)
+                             data=sys.argv[4].encode() if method == "POST" else None)
 if token:
     req.add_header("Authorization", "Bearer " + token)
 try:
@@ -32,8 +32,12 @@ except urllib.error.HTTPError as e:
 """
 
 
+ROUTE = json.dumps({"family": "evpn", "type": "multicast", "rd": "192.0.2.1:100", "label": 100, "rt": ["65000:100"],
+                    "next-hop": "192.0.2.1"})
+
+
 def http(lab, ns, method, path, token=""):
-    r = lab.nsrun(ns, [sys.executable, "-c", CLIENT, method, path, token])
+    r = lab.nsrun(ns, [sys.executable, "-c", CLIENT, method, path, token, ROUTE])
     return json.loads(r.stdout)
 
 
@@ -59,8 +63,8 @@ def body(lab):
     check(os.stat(token_file).st_mode & 0o777 == 0o600, "token file created with mode 0600")
     token = open(token_file).read().strip()
     check(len(token) >= 32, "a random token of 32 hex digits")
-    socks = listening(lab, ns)
-    check(API in socks and "0.0.0.0" not in socks and "*:" not in socks, f"API on loopback only by default: {socks.strip()}")
+    local = [line.split()[3] for line in listening(lab, ns).splitlines()]  # State Recv-Q Send-Q Local Peer
+    check(local == [API], f"API on loopback only by default: {local}")
 
     for method, path in (("GET", "/summary"), ("GET", "/neighbors"), ("GET", "/rib?family=evpn"), ("GET", "/metrics"),
                          ("POST", "/routes"), ("POST", "/neighbors/reset?address=192.0.2.9")):
@@ -71,6 +75,10 @@ def body(lab):
     r = http(lab, ns, "GET", "/summary", token)
     check(r["status"] == 200 and json.loads(r["body"])["families"]["evpn"]["routes"] == 0,
           "the right token: 200, and the refused POSTs originated nothing")
+    r = http(lab, ns, "POST", "/routes", token)
+    check(r["status"] == 200, f"the same POST /routes with the token originates the route: {r['body']}")
+    r = http(lab, ns, "GET", "/summary", token)
+    check(json.loads(r["body"])["families"]["evpn"]["routes"] == 1, "one EVPN route now")
 
     out = lab.nsrun(ns, [ctl, "--api", API, "--token-file", token_file, "-j", "show", "summary"])
     check("families" in json.loads(out.stdout), "vr-bgpctl --token-file shows the summary")
@@ -87,7 +95,7 @@ def body(lab):
     for path, why in ((loose, "readable by group or others"), (link, "symbolic link")):
         r = run(["ip", "netns", "exec", ns] + base + ["--api", "127.0.0.1:50180", "--api-token-file", path],
                 check=False, timeout=15)
-        check(r.returncode != 0 and why in r.stdout + r.stderr, f"vr-bgpd refuses a token file that is a {why.split()[-1]}")
+        check(r.returncode != 0 and why in r.stdout + r.stderr, f"vr-bgpd refuses a token file: {why}")
     check(open(token_file).read().strip() == token, "the symlink's target was not overwritten")
     log(f"done in {time.process_time():.1f} s of CPU")
 
