@@ -78,6 +78,17 @@ def close_with_reflector(fabric, rr):
     fabric.close()
 
 
+def read_line(s):
+    """One reply line of the agent's local API (up to the newline, or what came before EOF)."""
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
 class AgentClient:
     def __init__(self, path):
         self.path = path
@@ -87,12 +98,7 @@ class AgentClient:
         s.settimeout(30)
         s.connect(self.path)
         s.sendall((json.dumps(dict(op=op, **fields)) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
+        buf = read_line(s)
         s.close()
         return json.loads(buf)
 

@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import IP, Fabric, sh  # noqa: E402
+from harness import IP, Fabric, read_line, sh  # noqa: E402
 
 AGENT, VRCTL = sys.argv[1], sys.argv[2]
 LIMIT = 64
@@ -39,16 +39,6 @@ def connect(path):
     s.settimeout(20)
     s.connect(path)
     return s
-
-
-def read_line(s):
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-    return buf
 
 
 def ask(s, req):
