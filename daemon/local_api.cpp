@@ -281,6 +281,7 @@ json handle_request(AgentState& state, const std::string& line) {
 struct LocalApiServer::Connection {
   uint64_t serial = 0;
   std::string in, out;
+  size_t scanned = 0;     // bytes of `in` known to hold no newline (a long line is searched once)
   bool busy = false;      // a worker holds its request: nothing more is read meanwhile
   bool eof = false;       // the client has sent everything it will send
   bool draining = false;  // refused an oversize line: discard what it still sends, then close
@@ -400,19 +401,21 @@ void LocalApiServer::run_loop() {
       if (c.out.empty() && !c.eof) shutdown(fd, SHUT_WR);
       if (c.eof || Clock::now() > c.drain_until) return false;
     } else if (!c.busy && c.out.empty()) {
-      size_t nl = c.in.find('\n');
+      size_t nl = c.in.find('\n', c.scanned);
       if (nl != std::string::npos) {
         std::string line = c.in.substr(0, nl);
         c.in.erase(0, nl + 1);
+        c.scanned = 0;
+        if (c.in.empty() && c.in.capacity() > (1u << 20)) std::string().swap(c.in);  // a big line's buffer goes
         c.busy = true;
         {
           std::lock_guard lk(queue_mu_);
           jobs_.emplace_back(fd, c.serial, std::move(line));
         }
         queue_cv_.notify_one();
-      } else if (c.in.size() > max_line) {
+      } else if ((c.scanned = c.in.size()) > max_line) {
         c.out = error_line(fmt::format("request too large: a request line may have at most {} bytes", max_line));
-        c.in.clear();
+        std::string().swap(c.in);
         c.draining = true;
         c.drain_until = Clock::now() + kDrainTime;
         return true;  // the caller comes back to write it
@@ -493,7 +496,7 @@ void LocalApiServer::run_loop() {
             if (r > 0) {
               c.last_activity = Clock::now();
               if (!c.draining) c.in.append(chunk, static_cast<size_t>(r));
-              if (c.in.size() > max_line && c.in.find('\n') == std::string::npos) break;
+              if (c.in.size() > max_line + 1) break;  // already too long, newline or not: stop buffering
               continue;
             }
             if (r == 0) c.eof = true;
