@@ -31,6 +31,7 @@ const char* kUsage = R"(usage: vr-agent --fabric IFNAME [options]
   --fabric-ip A.B.C.D    underlay address (default: the interface's first IPv4)
   --socket PATH          local API socket (default /run/vrfabric/agent.sock), created 0600
   --socket-group NAME    make the socket 0660 and owned by group NAME (its members may configure the agent)
+  --api-idle-timeout-ms N  close a local-API connection idle this long (default 60000)
   --port-bindings FILE   where the runtime's port attachments are kept (default SOCKET.ports)
   --router-mac MAC       distributed gateway MAC (default 00:00:5e:00:01:00)
   --encap NAME           default encapsulation: mplsudp, mplsgre or vxlan (default mplsudp)
@@ -53,7 +54,8 @@ Options parse_args(int argc, char** argv) {
   Options o;
   static const std::set<std::string> known = {"fabric", "fabric-ip", "socket", "router-mac", "encap", "metrics",
                                               "config", "log-level", "controller-bgp", "asn", "controller",
-                                              "token-file", "host", "port-bindings", "socket-group"};
+                                              "token-file", "host", "port-bindings", "socket-group",
+                                              "api-idle-timeout-ms"};
   std::map<std::string, std::string> flags;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -122,6 +124,10 @@ int main(int argc, char** argv) {
     LocalApiOptions api_opt;
     api_opt.path = opt.values["socket"];
     if (opt.values.count("socket-group")) api_opt.socket_group = opt.values["socket-group"];
+    if (opt.values.count("api-idle-timeout-ms")) {
+      api_opt.idle_timeout_ms = std::stoi(opt.values["api-idle-timeout-ms"]);
+      if (api_opt.idle_timeout_ms <= 0) throw std::invalid_argument("--api-idle-timeout-ms must be positive");
+    }
     api_opt.listen_fd = listen_local_socket({api_opt.path, api_opt.socket_group}, 128);
 
     Datapath dp;

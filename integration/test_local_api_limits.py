@@ -2,7 +2,8 @@
 held open at once are all served and the 65th is refused with a clear error; 50,000
 connections one after the other leave the agent's threads, descriptors and memory where
 they were (it used to keep a thread per connection and abort after ~34,000); an
-oversize request line and over-deep JSON get clear errors; the socket is created 0600,
+oversize request line and over-deep JSON get clear errors; idle connections are closed;
+the socket is created 0600,
 or 0660 owned by --socket-group; the agent refuses to start over a file that is not a
 socket or over a socket another process listens on, and replaces a stale one.
 
@@ -143,7 +144,24 @@ class LocalApiLimits(unittest.TestCase):
         self.h.start_agent()
         self.assertEqual(os.stat(self.h.socket).st_mode & 0o777, 0o600)
 
-    def test_5_what_is_at_the_socket_path(self):
+    def test_5_idle_connections_are_closed(self):
+        self.h.stop_agent()
+        self.h.start_agent("--api-idle-timeout-ms", "1000")
+        try:
+            with connect(self.h.socket) as idle, connect(self.h.socket) as busy:
+                t0 = time.time()
+                for _ in range(6):  # one that keeps asking stays open
+                    self.assertTrue(ask(busy, {"op": "vrf.list"})["ok"])
+                    time.sleep(0.5)
+                idle.settimeout(5)
+                self.assertEqual(idle.recv(100), b"", "the idle connection was closed")
+                self.assertGreater(time.time() - t0, 1.0)
+                self.assertTrue(ask(busy, {"op": "vrf.list"})["ok"])
+        finally:
+            self.h.stop_agent()
+            self.h.start_agent()
+
+    def test_6_what_is_at_the_socket_path(self):
         self.h.stop_agent()
         path = self.h.socket
         try:
