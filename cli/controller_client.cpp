@@ -29,6 +29,7 @@ const Flag kValueFlags[] = {
     {"--tag", &Options::tag},       {"--since", &Options::since},   {"--types", &Options::types},
     {"--role", &Options::role},     {"--allocate-ip", &Options::allocate_ip},
     {"--ca", &Options::ca},
+    {"--agent-host", &Options::agent_host},
 };
 
 void load_config_file(Options& o) {

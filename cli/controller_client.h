@@ -36,7 +36,7 @@ struct Options {
   std::string output = "table";  // table | json | yaml
   std::vector<std::string> files;
   std::vector<std::string> sets, refs;
-  std::string tag, since, types, role, allocate_ip;
+  std::string tag, since, types, role, allocate_ip, agent_host;
   std::string ca;         // https: verify the controller against this CA (else the system's)
   bool insecure = false;  // https: do not verify the controller at all
   bool dry_run = false, prune = false, project_given = false;

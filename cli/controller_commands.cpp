@@ -178,6 +178,10 @@ int cmd_token(Api& api, const Options& o) {
   if (sub == "create") {
     json req = {{"role", o.role.empty() ? "member" : o.role}};
     if (o.project_given || req["role"] != "admin") req["project"] = o.project;
+    if (!o.agent_host.empty()) {
+      if (o.project_given || !o.role.empty()) throw CliError("--agent-host takes neither --project nor --role");
+      req = {{"agent_host", o.agent_host}};  // a credential for that host's agent only
+    }
     json t = api.must(api.post("/tokens", req), "create token");
     if (o.output == "table") std::cout << t["token"].get<std::string>() << "\n";
     else std::cout << (o.output == "json" ? t.dump(2) + "\n" : to_yaml(t));
@@ -195,7 +199,9 @@ int cmd_token(Api& api, const Options& o) {
     api.must(api.del("/token/" + o.positional[2]), "delete token");
     return 0;
   }
-  throw CliError("usage: vrctl token create [--project P] [--role admin|member|reader] | token list | token delete ID");
+  throw CliError(
+      "usage: vrctl token create [--project P] [--role admin|member|reader] | token create --agent-host HOST | token list | "
+      "token delete ID");
 }
 
 // Follows the change stream (server-sent events) and prints one line per change.
@@ -263,7 +269,7 @@ void print_controller_usage() {
       "  edit TYPE NAME                          edit in $EDITOR, send the changed fields\n"
       "  apply -f FILE|DIR [--dry-run] [--prune --project P]   declarative create-or-update\n"
       "  watch [--since REV] [--types a,b]       follow the change stream\n"
-      "  token create [--project P] [--role R] | token list | token delete ID\n"
+      "  token create [--project P] [--role R] | token create --agent-host HOST | token list | token delete ID\n"
       "  types                                   object types (TYPE accepts name, plural or short)\n"
       "  explain TYPE                            fields and references of a type\n"
       "options: --server URL (VRCTL_SERVER), --token T (VRCTL_TOKEN), --project a:b (VRCTL_PROJECT,\n"

@@ -22,6 +22,10 @@ inline ApiError conflict(const std::string& m, const std::string& f = {}, nlohma
   return {409, m, f, std::move(d)};
 }
 inline ApiError forbidden(const std::string& m) { return {403, m}; }
+// An agent token on a route that is not its host's agent route.
+inline ApiError agent_token_forbidden() {
+  return {403, "an agent token may only register its host and read its host's config (/agents/HOST/config, /agents/HOST/watch)"};
+}
 inline ApiError forbidden_field(const std::string& f, const std::string& m) { return {403, "field '" + f + "': " + m, f}; }
 
 }  // namespace vrf

@@ -222,6 +222,7 @@ httplib::Server::Handler RestApi::wrap(const std::string& route, bool needs_auth
     json out;
     try {
       Principal who = needs_auth ? authenticate(req) : Principal{};
+      if (who.agent_host()) throw agent_token_forbidden();
       out = h(req, who, status);
     } catch (const ApiError& e) {
       status = e.status;
@@ -298,6 +299,7 @@ void RestApi::watch(const httplib::Request& req, httplib::Response& res) {
   std::set<std::string> types;
   try {
     who = authenticate(req);
+    if (who.agent_host()) throw agent_token_forbidden();
     check_params(req, {"since", "types"});
     since = int_param(req, "since", svc_.revision(), 0, INT64_MAX);
     // EventSource clients resume with Last-Event-ID after a disconnect.

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <chrono>
 
 #include "controller/errors.h"
@@ -416,10 +417,20 @@ Principal ConfigService::authenticate(const std::string& bearer) {
   return it->second;
 }
 
+// A host name as agents register it (a DNS label or an address): nothing that could
+// look like another role or break the "agent:HOST" form.
+static bool valid_agent_host(const std::string& h) {
+  if (h.empty() || h.size() > 253) return false;
+  for (char c : h)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') return false;
+  return true;
+}
+
 json ConfigService::create_token(const json& req, const Principal& who) {
-  if (!req.is_object()) throw bad_request("request body must be {\"project\": ..., \"role\": ...}");
+  if (!req.is_object()) throw bad_request("request body must be {\"project\": ..., \"role\": ...} or {\"agent_host\": ...}");
+  if (req.contains("agent_host")) return create_agent_token(req, who);
   for (auto& [k, v] : req.items())
-    if (k != "project" && k != "role") throw bad_request("field '" + k + "': unknown field (project, role)", k);
+    if (k != "project" && k != "role") throw bad_request("field '" + k + "': unknown field (project, role, agent_host)", k);
   std::string role = req.value("role", "");
   if (!valid_role(role)) throw bad_request("field 'role': must be admin, member or reader", "role");
   TokenRow t;
@@ -445,6 +456,26 @@ json ConfigService::create_token(const json& req, const Principal& who) {
   std::unique_lock lk(tokens_mu_);  // the cache follows the committed table
   tokens_[t.token_sha256] = Principal{t.id, t.project, t.role};
   return out;
+}
+
+// A credential for one host's agent: it may register that host and follow that host's
+// config stream, nothing else (southbound.cpp); only the global admin hands them out.
+json ConfigService::create_agent_token(const json& req, const Principal& who) {
+  for (auto& [k, v] : req.items())
+    if (k != "agent_host") throw bad_request("field '" + k + "': not allowed with agent_host", k);
+  if (!req["agent_host"].is_string() || !valid_agent_host(req["agent_host"].get<std::string>()))
+    throw bad_request("field 'agent_host': must be a host name (letters, digits, '-', '.', '_')", "agent_host");
+  if (!who.global_admin()) throw forbidden("only the global admin may create agent tokens");
+  std::string host = req["agent_host"];
+  std::string token = random_hex(24);
+  TokenRow t{new_uuid(), sha256_hex(token), std::nullopt, "agent:" + host};
+  mutate([&] {
+    st_.insert_token(t);
+    return 0;
+  });
+  std::unique_lock lk(tokens_mu_);  // the cache follows the committed table
+  tokens_[t.token_sha256] = Principal{t.id, t.project, t.role};
+  return json{{"id", t.id}, {"token", token}, {"project_uuid", nullptr}, {"role", t.role}, {"agent_host", host}};
 }
 
 json ConfigService::list_tokens(const Principal& who) {

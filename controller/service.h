@@ -58,7 +58,7 @@ class ConfigService {
   json fq_name_to_id(const std::string& type, const json& fq, const Principal& who);
   json id_to_fq_name(const std::string& uuid, const Principal& who);
 
-  json create_token(const json& req, const Principal& who);
+  json create_token(const json& req, const Principal& who);  // {"agent_host": H}: an agent token
   json list_tokens(const Principal& who);
   void delete_token(const std::string& id, const Principal& who);
 
@@ -83,6 +83,7 @@ class ConfigService {
                                                  const std::function<std::vector<SubnetPlan>()>& load);
 
  private:
+  json create_agent_token(const json& req, const Principal& who);
   template <typename F>
   auto mutate(F&& f) -> decltype(f());
   ObjRow load_visible(Store& st, const TypeSpec* t, const std::string& uuid, const Principal& who);

@@ -63,12 +63,20 @@ struct Subnet {
   std::string gateway, dns;
 };
 
-Principal require_admin(ConfigService& svc, const httplib::Request& req) {
+// The caller of an agent route acting for `host` (nullopt: a fabric-wide route): the
+// global admin, or that host's own agent token. A host's snapshot is built from the whole
+// fabric's config (other hosts' ports, every network it imports), so inside these handlers
+// an agent token reads as the fabric does; it never reaches any other route.
+Principal require_agent(ConfigService& svc, const httplib::Request& req, const std::optional<std::string>& host) {
   auto h = req.get_header_value("Authorization");
   if (h.rfind("Bearer ", 0) != 0) throw ApiError(401, "missing bearer token");
   Principal who = svc.authenticate(h.substr(7));
-  if (!who.global_admin()) throw ApiError(403, "agents must use an admin token");
-  return who;
+  if (who.global_admin()) return who;
+  auto own = who.agent_host();
+  if (!own) throw ApiError(403, "agents must use their host's agent token or the global admin token");
+  if (!host) throw ApiError(403, "an agent token may not use this route (global admin only)");
+  if (*own != *host) throw ApiError(403, "this agent token is for host '" + *own + "', not '" + *host + "'");
+  return Principal{who.token_id, std::nullopt, "admin"};
 }
 
 void reply_error(httplib::Response& res, const ApiError& e) {
@@ -234,10 +242,11 @@ bool Southbound::stream_step(const std::string& host, const Principal& who, std:
 }
 
 void Southbound::install(httplib::Server& srv) {
-  auto guarded = [this](auto fn) {
-    return [this, fn](const httplib::Request& req, httplib::Response& res) {
+  // scope(req): the host the request acts for, nullopt for the fabric-wide routes.
+  auto guarded = [this](auto scope, auto fn) {
+    return [this, scope, fn](const httplib::Request& req, httplib::Response& res) {
       try {
-        fn(req, res, require_admin(svc_, req));
+        fn(req, res, require_agent(svc_, req, scope(req)));
       } catch (const ApiError& e) {
         reply_error(res, e);
       } catch (const std::exception& e) {
@@ -245,21 +254,29 @@ void Southbound::install(httplib::Server& srv) {
       }
     };
   };
-  srv.Post("/agents/register", guarded([this](auto& req, auto& res, const Principal& who) {
+  auto fabric_wide = [](const httplib::Request&) { return std::optional<std::string>(); };
+  auto path_host = [](const httplib::Request& req) { return std::optional<std::string>(req.matches[1]); };
+  auto body_host = [](const httplib::Request& req) {
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) throw ApiError(400, "body is not valid JSON");
+    if (!body.is_object() || !body.contains("host") || !body["host"].is_string())
+      throw ApiError(400, "field 'host' must be a non-empty string");
+    return std::optional<std::string>(body["host"].get<std::string>());
+  };
+  srv.Post("/agents/register", guarded(body_host, [this](auto& req, auto& res, const Principal& who) {
              json body = json::parse(req.body, nullptr, false);
-             if (body.is_discarded()) throw ApiError(400, "body is not valid JSON");
              res.set_content(register_agent(body, who).dump(), "application/json");
            }));
-  srv.Get("/agents", guarded([this](auto&, auto& res, const Principal&) {
+  srv.Get("/agents", guarded(fabric_wide, [this](auto&, auto& res, const Principal&) {
             json out = json::array();
             std::lock_guard lk(mu_);
             for (auto& [h, ip] : agents_) out.push_back({{"host", h}, {"fabric_ip", ip}});
             res.set_content(json{{"agents", out}}.dump(), "application/json");
           }));
-  srv.Get(R"(/agents/([^/]+)/config)", guarded([this](auto& req, auto& res, const Principal& who) {
+  srv.Get(R"(/agents/([^/]+)/config)", guarded(path_host, [this](auto& req, auto& res, const Principal& who) {
             res.set_content(snapshot(req.matches[1], who).dump(), "application/json");
           }));
-  srv.Get(R"(/agents/([^/]+)/watch)", guarded([this](auto& req, auto& res, const Principal& who) {
+  srv.Get(R"(/agents/([^/]+)/watch)", guarded(path_host, [this](auto& req, auto& res, const Principal& who) {
             watch(req.matches[1], who, res);
           }));
   // Tenants' view of their own policy objects' problems (GET /policy-status).
@@ -267,12 +284,14 @@ void Southbound::install(httplib::Server& srv) {
     try {
       auto h = req.get_header_value("Authorization");
       if (h.rfind("Bearer ", 0) != 0) throw ApiError(401, "missing bearer token");
-      res.set_content(policy_.problems(svc_.authenticate(h.substr(7))).dump(), "application/json");
+      Principal who = svc_.authenticate(h.substr(7));
+      if (who.agent_host()) throw agent_token_forbidden();
+      res.set_content(policy_.problems(who).dump(), "application/json");
     } catch (const ApiError& e) {
       reply_error(res, e);
     }
   });
-  srv.Get("/agents/bgp", guarded([this](auto&, auto& res, const Principal&) {
+  srv.Get("/agents/bgp", guarded(fabric_wide, [this](auto&, auto& res, const Principal&) {
             res.set_content((speaker_ ? speaker_->neighbors() : json::array()).dump(), "application/json");
           }));
 }

@@ -132,7 +132,10 @@ ReconcileReport reconcile(AgentState& st, const json& snap) {
     if (attempt("remove VRF " + name, [&] { st.del_vrf(name); })) rep.removed++;
   }
   // 3. VRFs and their gateway addresses.
-  for (auto& [name, d] : vrfs) {
+  // Plain references, not structured bindings: clang 14 (the fuzz build) cannot capture those.
+  for (auto& entry : vrfs) {
+    auto& name = entry.first;
+    auto& d = entry.second;
     if (!st.vrfs().count(name) &&
         !attempt("add VRF " + name, [&] { st.add_vrf(name, d.vrf.vni, d.vrf.route_target, d.vrf.encap); }))
       continue;
@@ -150,7 +153,9 @@ ReconcileReport reconcile(AgentState& st, const json& snap) {
   }
   // 4. Interfaces. The workload's namespace is made by its runtime (CNI, the VM launcher);
   // until it exists the interface fails here and is tried again with the next snapshot.
-  for (auto& [name, spec] : ifaces) {
+  for (auto& entry : ifaces) {
+    auto& name = entry.first;
+    auto& spec = entry.second;
     auto have = st.interfaces().find(name);
     if (have != st.interfaces().end()) {
       if (have->second.spec.ips != spec.ips || have->second.spec.dhcp != spec.dhcp)

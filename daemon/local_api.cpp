@@ -1,13 +1,18 @@
 #include "local_api.h"
 #include "host_config.h"
+#include "local_socket.h"
 #include "request.h"
 
 #include <spdlog/spdlog.h>
 #include <arpa/inet.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
-#include <sys/un.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include <cstring>
 #include <fmt/format.h>
@@ -19,10 +24,9 @@
 namespace vrfabric {
 
 using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr size_t kMaxRequestBytes = 32u << 20;  // a whole compiled policy fits
 
 json vrf_json(const Vrf& v) {
   json j = {{"name", v.name}, {"id", v.id}, {"route_target", v.route_target}, {"encap", encap_name(v.encap)}};
@@ -256,10 +260,7 @@ const std::map<std::string, Op>& ops() {
 
 json handle_request(AgentState& state, const std::string& line) {
   try {
-    if (line.size() > kMaxRequestBytes) throw AgentError("request too large");
-    json j = json::parse(line, nullptr, false);
-    if (j.is_discarded()) throw AgentError("request is not valid JSON");
-    if (!j.is_object()) throw AgentError("request must be a JSON object");
+    json j = parse_request_line(line);
     Request r{j};
     std::string name = r.str("op");
     auto it = ops().find(name);
@@ -277,78 +278,248 @@ json handle_request(AgentState& state, const std::string& line) {
   }
 }
 
-LocalApiServer::LocalApiServer(AgentState& state, std::mutex& state_mu, std::string path)
-    : state_(state), path_(std::move(path)), state_mu_(state_mu) {}
+struct LocalApiServer::Connection {
+  uint64_t serial = 0;
+  std::string in, out;
+  size_t scanned = 0;     // bytes of `in` known to hold no newline (a long line is searched once)
+  bool busy = false;      // a worker holds its request: nothing more is read meanwhile
+  bool eof = false;       // the client has sent everything it will send
+  bool draining = false;  // refused an oversize line: discard what it still sends, then close
+  Clock::time_point last_activity, drain_until;
+  uint32_t events = 0;    // epoll interest now registered; 0: not in the epoll set (a hung-up
+                          // peer would be reported on every wait while a worker holds it)
+};
+
+namespace {
+
+// A refused client is told so and not kept a moment longer: no read, no buffer.
+void refuse(int fd, const std::string& why) {
+  std::string out = json{{"ok", false}, {"error", why}}.dump() + "\n";
+  (void)!send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  close(fd);
+}
+
+std::string error_line(const std::string& why) { return json{{"ok", false}, {"error", why}}.dump() + "\n"; }
+
+constexpr auto kDrainTime = std::chrono::seconds(5);
+constexpr int kBacklog = 128;
+
+}  // namespace
+
+LocalApiServer::LocalApiServer(AgentState& state, std::mutex& state_mu, LocalApiOptions opt)
+    : state_(state), state_mu_(state_mu), opt_(std::move(opt)) {}
 
 LocalApiServer::~LocalApiServer() { stop(); }
 
 void LocalApiServer::start() {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path_.size() >= sizeof addr.sun_path) throw std::runtime_error("socket path too long: " + path_);
-  std::copy(path_.begin(), path_.end(), addr.sun_path);
-  unlink(path_.c_str());
-  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
-      listen(listen_fd_, 16) < 0)
-    throw std::runtime_error(fmt::format("cannot listen on {}: {}", path_, strerror(errno)));
+  listen_fd_ = opt_.listen_fd >= 0 ? opt_.listen_fd : listen_local_socket({opt_.path, opt_.socket_group}, kBacklog);
+  struct stat st{};
+  if (lstat(opt_.path.c_str(), &st) == 0) socket_inode_ = st.st_ino;
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error(fmt::format("local API: {}", strerror(errno)));
+  for (int fd : {listen_fd_, wake_fd_}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
   running_ = true;
-  acceptor_ = std::thread([this] {
-    while (running_) {
-      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (!running_) break;
-        continue;
-      }
-      std::lock_guard lk(conns_mu_);
-      conn_fds_.push_back(fd);
-      conns_.emplace_back([this, fd] { serve(fd); });
-    }
-  });
-  spdlog::info("local API on {}", path_);
+  for (size_t i = 0; i < std::max<size_t>(1, opt_.workers); ++i) workers_.emplace_back([this] { run_worker(); });
+  loop_ = std::thread([this] { run_loop(); });
+  spdlog::info("local API on {} (mode {}, at most {} connections)", opt_.path,
+               opt_.socket_group ? "0660 group " + *opt_.socket_group : std::string("0600"), opt_.max_connections);
 }
 
 void LocalApiServer::stop() {
   if (!running_.exchange(false)) return;
-  shutdown(listen_fd_, SHUT_RDWR);
+  wake();
+  queue_cv_.notify_all();
+  loop_.join();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
   close(listen_fd_);
-  acceptor_.join();
-  {
-    std::lock_guard lk(conns_mu_);
-    for (int fd : conn_fds_) shutdown(fd, SHUT_RDWR);
-  }
-  for (auto& t : conns_) t.join();
-  unlink(path_.c_str());
+  close(epoll_fd_);
+  close(wake_fd_);
+  struct stat st{};
+  if (lstat(opt_.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == socket_inode_) unlink(opt_.path.c_str());
 }
 
-void LocalApiServer::serve(int fd) {
-  std::string buf;
-  char chunk[65536];
+void LocalApiServer::wake() {
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+}
+
+void LocalApiServer::run_worker() {
   for (;;) {
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n <= 0) break;
-    buf.append(chunk, static_cast<size_t>(n));
-    size_t nl;
-    while ((nl = buf.find('\n')) != std::string::npos) {
-      std::string line = buf.substr(0, nl);
-      buf.erase(0, nl + 1);
-      json reply;
-      {
-        std::lock_guard lk(state_mu_);
-        reply = handle_request(state_, line);
-      }
-      std::string out = reply.dump() + "\n";
-      if (write(fd, out.data(), out.size()) != static_cast<ssize_t>(out.size())) break;
+    std::tuple<int, uint64_t, std::string> job;
+    {
+      std::unique_lock lk(queue_mu_);
+      queue_cv_.wait(lk, [this] { return !jobs_.empty() || !running_; });
+      if (!running_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
     }
-    if (buf.size() > kMaxRequestBytes) {
-      std::string out = json{{"ok", false}, {"error", "request too large"}}.dump() + "\n";
-      (void)!write(fd, out.data(), out.size());
-      break;
+    json reply;
+    {
+      std::lock_guard lk(state_mu_);
+      reply = handle_request(state_, std::get<2>(job));
+    }
+    // Replies quote names from requests and the kernel: never let a stray byte throw here.
+    std::string out = reply.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    {
+      std::lock_guard lk(queue_mu_);
+      done_.push_back({std::get<0>(job), std::get<1>(job), std::move(out)});
+    }
+    wake();
+  }
+}
+
+void LocalApiServer::run_loop() {
+  std::map<int, Connection> conns;
+  uint64_t next_serial = 1;
+  const size_t max_line = kMaxRequestBytes;
+
+  auto drop = [&](int fd) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    close(fd);
+    conns.erase(fd);
+    open_connections_ = conns.size();
+  };
+  // Moves one connection as far as it can go without blocking; false: close it.
+  auto progress = [&](int fd, Connection& c) {
+    while (!c.out.empty()) {
+      ssize_t n = send(fd, c.out.data(), c.out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) break;
+        return false;
+      }
+      c.out.erase(0, static_cast<size_t>(n));
+      c.last_activity = Clock::now();
+    }
+    if (c.draining) {
+      if (c.out.empty() && !c.eof) shutdown(fd, SHUT_WR);
+      if (c.eof || Clock::now() > c.drain_until) return false;
+    } else if (!c.busy && c.out.empty()) {
+      size_t nl = c.in.find('\n', c.scanned);
+      if (nl != std::string::npos) {
+        std::string line = c.in.substr(0, nl);
+        c.in.erase(0, nl + 1);
+        c.scanned = 0;
+        if (c.in.empty() && c.in.capacity() > (1u << 20)) std::string().swap(c.in);  // a big line's buffer goes
+        c.busy = true;
+        {
+          std::lock_guard lk(queue_mu_);
+          jobs_.emplace_back(fd, c.serial, std::move(line));
+        }
+        queue_cv_.notify_one();
+      } else if ((c.scanned = c.in.size()) > max_line) {
+        c.out = error_line(fmt::format("request too large: a request line may have at most {} bytes", max_line));
+        std::string().swap(c.in);
+        c.draining = true;
+        c.drain_until = Clock::now() + kDrainTime;
+        return true;  // the caller comes back to write it
+      } else if (c.eof) {
+        return false;
+      }
+    }
+    uint32_t want = (c.busy || (c.eof && !c.draining) ? 0u : uint32_t(EPOLLIN)) | (c.out.empty() ? 0u : uint32_t(EPOLLOUT));
+    if (want != c.events) {
+      epoll_event ev{};
+      ev.events = want | EPOLLRDHUP;
+      ev.data.fd = fd;
+      epoll_ctl(epoll_fd_, want == 0 ? EPOLL_CTL_DEL : c.events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+      c.events = want;
+    }
+    return true;
+  };
+  auto advance = [&](int fd) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) return;
+    // Twice: an oversize line queues its error first, then writes it.
+    if (!progress(fd, it->second) || !progress(fd, it->second)) drop(fd);
+  };
+
+  epoll_event evs[64];
+  char chunk[65536];
+  auto last_sweep = Clock::now();
+  while (running_) {
+    int n = epoll_wait(epoll_fd_, evs, 64, 1000);
+    for (int i = 0; i < n; ++i) {
+      int fd = evs[i].data.fd;
+      if (fd == listen_fd_) {
+        for (;;) {
+          int cfd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+          if (cfd < 0) break;
+          if (conns.size() >= opt_.max_connections) {
+            spdlog::warn("local API: connection refused, {} connections open (limit)", conns.size());
+            refuse(cfd, fmt::format("too many connections to the agent's local API (limit {}); retry later",
+                                    opt_.max_connections));
+            continue;
+          }
+          Connection& c = conns[cfd];
+          c.serial = next_serial++;
+          c.last_activity = Clock::now();
+          c.events = EPOLLIN;
+          epoll_event ev{};
+          ev.events = EPOLLIN | EPOLLRDHUP;
+          ev.data.fd = cfd;
+          epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, cfd, &ev);
+          open_connections_ = conns.size();
+        }
+      } else if (fd == wake_fd_) {
+        uint64_t v;
+        (void)!read(wake_fd_, &v, sizeof v);
+        std::vector<Done> done;
+        {
+          std::lock_guard lk(queue_mu_);
+          done.swap(done_);
+        }
+        for (auto& d : done) {
+          auto it = conns.find(d.fd);
+          if (it == conns.end() || it->second.serial != d.serial) continue;  // closed meanwhile
+          it->second.busy = false;
+          it->second.out += d.reply;
+          advance(d.fd);
+        }
+      } else {
+        auto it = conns.find(fd);
+        if (it == conns.end()) continue;
+        Connection& c = it->second;
+        if (evs[i].events & EPOLLERR) {
+          drop(fd);
+          continue;
+        }
+        if ((evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && !c.busy) {
+          for (;;) {
+            ssize_t r = read(fd, chunk, sizeof chunk);
+            if (r > 0) {
+              c.last_activity = Clock::now();
+              if (!c.draining) c.in.append(chunk, static_cast<size_t>(r));
+              if (c.in.size() > max_line + 1) break;  // already too long, newline or not: stop buffering
+              continue;
+            }
+            if (r == 0) c.eof = true;
+            break;
+          }
+        }
+        advance(fd);
+      }
+    }
+    // Idle connections are closed; one a worker holds is not idle.
+    auto now = Clock::now();
+    if (now - last_sweep >= std::chrono::seconds(1)) {
+      last_sweep = now;
+      std::vector<int> idle;
+      for (auto& [fd, c] : conns)
+        if (!c.busy && (now - c.last_activity > std::chrono::milliseconds(opt_.idle_timeout_ms) ||
+                        (c.draining && now > c.drain_until)))
+          idle.push_back(fd);
+      for (int fd : idle) drop(fd);
     }
   }
-  std::lock_guard lk(conns_mu_);
-  std::erase(conn_fds_, fd);  // before close, so stop() never shuts down a reused descriptor
-  close(fd);
+  for (auto& [fd, c] : conns) close(fd);
+  open_connections_ = 0;
 }
 
 }  // namespace vrfabric

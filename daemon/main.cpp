@@ -20,6 +20,7 @@
 #include "flow_aging.h"
 #include "mirror_relay.h"
 #include "local_api.h"
+#include "local_socket.h"
 
 using namespace vrfabric;
 
@@ -28,7 +29,9 @@ namespace {
 const char* kUsage = R"(usage: vr-agent --fabric IFNAME [options]
   --fabric IFNAME        underlay interface (in the agent's network namespace)
   --fabric-ip A.B.C.D    underlay address (default: the interface's first IPv4)
-  --socket PATH          local API socket (default /run/vrfabric/agent.sock)
+  --socket PATH          local API socket (default /run/vrfabric/agent.sock), created 0600
+  --socket-group NAME    make the socket 0660 and owned by group NAME (its members may configure the agent)
+  --api-idle-timeout-ms N  close a local-API connection idle this long (default 60000)
   --port-bindings FILE   where the runtime's port attachments are kept (default SOCKET.ports)
   --router-mac MAC       distributed gateway MAC (default 00:00:5e:00:01:00)
   --encap NAME           default encapsulation: mplsudp, mplsgre or vxlan (default mplsudp)
@@ -52,7 +55,8 @@ Options parse_args(int argc, char** argv) {
   Options o;
   static const std::set<std::string> known = {"fabric", "fabric-ip", "socket", "router-mac", "encap", "metrics",
                                               "config", "log-level", "controller-bgp", "asn", "controller",
-                                              "token-file", "host", "port-bindings", "controller-ca"};
+                                              "token-file", "host", "port-bindings", "controller-ca", "socket-group",
+                                              "api-idle-timeout-ms"};
   std::map<std::string, std::string> flags;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -123,6 +127,16 @@ int main(int argc, char** argv) {
     if (opt.values.count("encap")) cfg.default_encap = parse_encap(opt.values["encap"]);
     cfg.bindings_file = opt.values.count("port-bindings") ? opt.values["port-bindings"] : opt.values["socket"] + ".ports";
 
+    // The socket first: a path in use or not a socket stops the agent before it touches the kernel.
+    LocalApiOptions api_opt;
+    api_opt.path = opt.values["socket"];
+    if (opt.values.count("socket-group")) api_opt.socket_group = opt.values["socket-group"];
+    if (opt.values.count("api-idle-timeout-ms")) {
+      api_opt.idle_timeout_ms = std::stoi(opt.values["api-idle-timeout-ms"]);
+      if (api_opt.idle_timeout_ms <= 0) throw std::invalid_argument("--api-idle-timeout-ms must be positive");
+    }
+    api_opt.listen_fd = listen_local_socket({api_opt.path, api_opt.socket_group}, 128);
+
     Datapath dp;
     AgentState state(dp, cfg);
     std::mutex state_mu;
@@ -139,7 +153,7 @@ int main(int argc, char** argv) {
     }
     FlowAger ager(dp, state_mu);
     MirrorRelay mirror(state, state_mu);
-    LocalApiServer api(state, state_mu, opt.values["socket"]);
+    LocalApiServer api(state, state_mu, api_opt);
     api.start();
     std::unique_ptr<ControllerSync> sync;
     if (opt.values.count("controller")) {

@@ -4,10 +4,26 @@
 
 #include <cstring>
 #include <fmt/format.h>
+#include <limits>
 #include <regex>
 #include <set>
 
+#include "controller/http_json_limits.h"
+
 namespace vrfabric {
+
+json parse_request_line(std::string_view line) {
+  if (line.size() > kMaxRequestBytes)
+    throw AgentError(fmt::format("request too large: a request line may have at most {} bytes", kMaxRequestBytes));
+  // The element count is bounded by the line length already; only the depth matters here.
+  vrf::JsonLimits limits{kMaxRequestDepth, std::numeric_limits<size_t>::max()};
+  if (auto v = vrf::json_limit_violation(line, limits))
+    throw AgentError(fmt::format("request is nested deeper than {} levels", kMaxRequestDepth));
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded()) throw AgentError("request is not valid JSON");
+  if (!j.is_object()) throw AgentError("request must be a JSON object");
+  return j;
+}
 
 // {"address": "10.1.1.3/24", "gateway": "10.1.1.1", "dns": ["10.1.1.2"], "mtu": 1450}
 std::optional<dhcp::Lease> lease(const Request& r) {
@@ -50,12 +66,14 @@ Vrf vrf_spec(const Request& r) {
   v.route_target = r.str_or("route_target", "");
   // "AS:value" or "IPv4:value", the forms route targets are written in.
   static const std::regex rt(R"(^(\d{1,10}|\d{1,3}(\.\d{1,3}){3}):\d{1,10}$)");
-  if (!v.route_target.empty() && !std::regex_match(v.route_target, rt))
+  // The length check first: std::regex recurses once per character matched.
+  constexpr size_t kMaxTarget = 32;
+  if (!v.route_target.empty() && (v.route_target.size() > kMaxTarget || !std::regex_match(v.route_target, rt)))
     throw AgentError(fmt::format("field 'route_target': '{}' is not AS:value or IPv4:value", v.route_target));
   if (auto* imports = r.find("imports")) {
     if (!imports->is_array()) throw AgentError("field 'imports' must be a list of route targets");
     for (auto& t : *imports) {
-      if (!t.is_string() || !std::regex_match(t.get<std::string>(), rt))
+      if (!t.is_string() || t.get<std::string>().size() > kMaxTarget || !std::regex_match(t.get<std::string>(), rt))
         throw AgentError(fmt::format("field 'imports': {} is not a route target (AS:value or IPv4:value)", t.dump()));
       v.imports.insert(t.get<std::string>());
     }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent_state.h"
@@ -65,6 +66,16 @@ struct Request {
     return out;
   }
 };
+
+// Limits on one request line of the local API, checked before a JSON tree is built: a
+// whole compiled policy fits in the line, and no legitimate request nests deeper than a
+// few levels (a deep tree would overflow the stack when it is copied or freed).
+constexpr size_t kMaxRequestBytes = 32u << 20;
+constexpr size_t kMaxRequestDepth = 64;
+
+// One line of the local API to a JSON object; throws AgentError naming the limit or the
+// syntax problem.
+json parse_request_line(std::string_view line);
 
 std::optional<dhcp::Lease> lease(const Request& r);          // field "dhcp"
 InterfaceSpec interface_spec(const Request& r);              // name, vrf, mac, netns, peer_name, ips, dhcp

@@ -21,7 +21,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import IP, Fabric, attach_ports, sh, wait_for  # noqa: E402
+from harness import IP, Fabric, agent_token_file, attach_ports, sh, wait_for  # noqa: E402
 
 STATE = "/run/vrfabric-demo"
 EXAMPLE = os.path.join(HERE, "..", "examples", "fabric-demo.yaml")
@@ -52,8 +52,10 @@ def up(build):
     if ctl.poll() is not None:
         raise RuntimeError(f"vr-controller exited: see {STATE}/controller.log (is {API} taken?)")
     fabric.agent_bin = f"{build}/daemon/vr-agent"
-    for h in fabric.hosts:
-        h.start_agent("--controller", f"http://{FABRIC_CTL}:8082", "--token-file", token_file,
+    admin_token = open(token_file).read().strip()
+    for h in fabric.hosts:  # each agent holds a credential for its own host only
+        host_token = agent_token_file(f"http://{API}", admin_token, f"node-{h.index}", STATE)
+        h.start_agent("--controller", f"http://{FABRIC_CTL}:8082", "--token-file", host_token,
                       "--host", f"node-{h.index}", "--controller-bgp", FABRIC_CTL)
         pids.append(h.proc.pid)
     with open(f"{STATE}/pids", "w") as f:

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -77,6 +78,17 @@ def close_with_reflector(fabric, rr):
     fabric.close()
 
 
+def read_line(s):
+    """One reply line of the agent's local API (up to the newline, or what came before EOF)."""
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
 class AgentClient:
     def __init__(self, path):
         self.path = path
@@ -86,12 +98,7 @@ class AgentClient:
         s.settimeout(30)
         s.connect(self.path)
         s.sendall((json.dumps(dict(op=op, **fields)) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
+        buf = read_line(s)
         s.close()
         return json.loads(buf)
 
@@ -271,6 +278,33 @@ class Fabric:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def agent_token_file(server, admin_token, host, directory):
+    """A credential for HOST's agent alone (POST /tokens {"agent_host": HOST}), in a
+    0600 file in DIRECTORY: agents run with it instead of the admin token. Kept, so an
+    agent restarted later reuses its file."""
+    path = os.path.join(directory, f"agent-{host}.token")
+    if os.path.exists(path):
+        return path
+    body = json.dumps({"agent_host": host}).encode()
+    deadline = time.time() + 20
+    while True:
+        req = urllib.request.Request(f"{server}/tokens", data=body, method="POST",
+                                     headers={"Authorization": "Bearer " + admin_token,
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                token = json.load(r)["token"]
+            break
+        except urllib.error.URLError as e:  # the controller may still be starting its listener
+            if isinstance(e, urllib.error.HTTPError) or time.time() > deadline:
+                raise
+            time.sleep(0.2)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return path
 
 
 def attach_ports(fabric, server, token, project):

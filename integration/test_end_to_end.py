@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import IP, Fabric, sh, wait_for  # noqa: E402
+from harness import IP, Fabric, agent_token_file, sh, wait_for  # noqa: E402
 
 AGENT, VRCTL, CONTROLLER = sys.argv[1], sys.argv[2], sys.argv[3]
 FABRIC_CTL = "192.0.2.1"
@@ -206,7 +206,8 @@ def host_routes(h, vrf):
 
 
 def start_agent(h):
-    h.start_agent("--controller", f"http://{FABRIC_CTL}:8082", "--token-file", ctl.token_file,
+    token_file = agent_token_file(f"http://127.0.0.1:{ctl.port}", env["VRCTL_TOKEN"], f"node-{h.index}", fabric.tmp)
+    h.start_agent("--controller", f"http://{FABRIC_CTL}:8082", "--token-file", token_file,
                   "--host", f"node-{h.index}", "--controller-bgp", FABRIC_CTL)
 
 

@@ -11,6 +11,6 @@ ctest --test-dir build --output-on-failure "$@"
 if [ $# -eq 0 ]; then
   cmake -S . -B build-fuzz -DVRFABRIC_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
-  cmake --build build-fuzz -j"$(nproc)" --target bgp_fuzz_decoder dhcp_fuzz http_json_fuzz
+  cmake --build build-fuzz -j"$(nproc)" --target bgp_fuzz_decoder dhcp_fuzz http_json_fuzz request_fuzz
   ctest --test-dir build-fuzz -L fuzz --output-on-failure
 fi

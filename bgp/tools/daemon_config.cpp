@@ -138,6 +138,7 @@ void loadYaml(const std::string& path, DaemonConfig& c) {
     if (auto a = y["api"]) {
       if (a["address"]) c.apiAddress = a["address"].as<std::string>();
       if (a["port"]) c.apiPort = a["port"].as<uint16_t>();
+      if (a["token-file"]) c.apiTokenFile = a["token-file"].as<std::string>();
     }
     if (y["log-level"]) c.logLevel = y["log-level"].as<std::string>();
     for (const auto& p : y["peers"]) c.peers.push_back(peerFromYaml(p));
@@ -167,13 +168,17 @@ usage: vr-bgpd [--config FILE] [options]
   --peer SPEC          ADDR,as=N[,passive][,rr-client][,next-hop-self][,local=ADDR]
                        [,port=N][,families=evpn+vpnv4+...]  (repeatable)
   --api ADDR:PORT      JSON debug/API endpoint (default 127.0.0.1:50179)
+  --api-token-file PATH  bearer token every API request must carry; read from PATH
+                       (a regular file only its owner may read), or created there 0600
+                       with a random token when absent. Without it the API is off.
   --blast N            originate N EVPN type-2 routes (benchmark feeder)
   --blast-rd RD        RD of blasted routes (default 192.0.2.1:1)
   --blast-next-hop IP  next hop of blasted routes (default 192.0.2.1)
   --log-level LEVEL    trace|debug|info|warn|error (default info)
   --help               this text
 
-HTTP API (also used by vr-bgpctl): GET /neighbors, GET /rib?family=evpn,
+HTTP API (also used by vr-bgpctl --token-file PATH), every request with
+"Authorization: Bearer TOKEN": GET /neighbors, GET /rib?family=evpn,
 GET /summary, GET /metrics, POST /routes (route JSON or list), POST /routes/withdraw,
 POST /neighbors/reset?address=A, POST /neighbors/refresh?address=A.
 )";
@@ -210,7 +215,8 @@ DaemonConfig parseConfig(int argc, char** argv, bool* help) {
       if (colon == std::string::npos) bad("--api wants ADDR:PORT");
       c.apiAddress = v.substr(0, colon);
       c.apiPort = uint16_t(numberOrThrow(v.substr(colon + 1), "--api port", 65535));
-    } else if (a == "--blast") c.blast = numberOrThrow(value(), a);
+    } else if (a == "--api-token-file") c.apiTokenFile = value();
+    else if (a == "--blast") c.blast = numberOrThrow(value(), a);
     else if (a == "--blast-rd") c.blastRd = value();
     else if (a == "--blast-next-hop") c.blastNextHop = value();
     else if (a == "--log-level") c.logLevel = value();

@@ -16,6 +16,8 @@ struct DaemonConfig {
   std::vector<nlohmann::json> routes;  // route descriptions, see routeFromJson()
   std::string apiAddress = "127.0.0.1";
   uint16_t apiPort = 50179;
+  // The API's bearer token lives here (created 0600 when absent); without it the API is off.
+  std::string apiTokenFile;
   std::string logLevel = "info";
   // Benchmark helper: originate this many EVPN type-2 routes at start.
   uint32_t blast = 0;

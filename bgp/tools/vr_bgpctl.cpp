@@ -2,15 +2,18 @@
 #include <httplib.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "api_token.h"
 
 using nlohmann::json;
 
 namespace {
 
-const char* kUsage = R"(usage: vr-bgpctl [--api HOST:PORT] [-j] COMMAND
+const char* kUsage = R"(usage: vr-bgpctl [--api HOST:PORT] [--token-file PATH] [-j] COMMAND
 
   show neighbors              sessions: state, families, received routes
   show summary                route counts per family
@@ -20,6 +23,7 @@ const char* kUsage = R"(usage: vr-bgpctl [--api HOST:PORT] [-j] COMMAND
   neighbor reset ADDR         administrative reset of a session
   neighbor refresh ADDR       send ROUTE-REFRESH
 
+  --token-file PATH   vr-bgpd's API token (its --api-token-file; default $VRBGP_TOKEN_FILE)
   -j   print raw JSON (default for rib/summary)
 )";
 
@@ -48,6 +52,7 @@ int main(int argc, char** argv) {
   bool raw = false;
   std::string family = "evpn";
   std::vector<std::string> words;
+  std::string tokenFile = std::getenv("VRBGP_TOKEN_FILE") ? std::getenv("VRBGP_TOKEN_FILE") : "";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -59,6 +64,8 @@ int main(int argc, char** argv) {
       if (colon == std::string::npos) return fail("--api wants HOST:PORT");
       host = v.substr(0, colon);
       port = std::stoi(v.substr(colon + 1));
+    } else if (a == "--token-file" && i + 1 < argc) {
+      tokenFile = argv[++i];
     } else if (a == "-j" || a == "--json") {
       raw = true;
     } else if (a == "-a" && i + 1 < argc) {
@@ -71,8 +78,16 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return 2;
   }
+  if (tokenFile.empty()) return fail("--token-file is required (vr-bgpd's --api-token-file)");
+  std::string token;
+  try {
+    token = vrfabric::bgp::daemon::readApiToken(tokenFile);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
   httplib::Client cli(host, port);
   cli.set_read_timeout(60, 0);
+  cli.set_bearer_token_auth(token);
   httplib::Result res{nullptr, httplib::Error::Unknown};
   const std::string& verb = words[0];
   const std::string& what = words[1];

@@ -8,6 +8,7 @@
 #include <map>
 #include <thread>
 
+#include "api_token.h"
 #include "daemon_config.h"
 #include "vrfabric/bgp/json.h"
 #include "vrfabric/bgp/speaker.h"
@@ -49,6 +50,17 @@ std::string metrics(Speaker& sp) {
 void reply(httplib::Response& res, const json& j, int status = 200) {
   res.status = status;
   res.set_content(j.dump(2) + "\n", "application/json");
+}
+
+// Every route needs the token: the API originates and withdraws routes and resets sessions.
+void requireToken(httplib::Server& srv, const std::string& token) {
+  srv.set_pre_routing_handler([token](const httplib::Request& req, httplib::Response& res) {
+    std::string h = req.get_header_value("Authorization");
+    if (h.rfind("Bearer ", 0) == 0 && daemon::sameToken(h.substr(7), token)) return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("WWW-Authenticate", "Bearer");
+    reply(res, {{"error", "missing or wrong bearer token (see --api-token-file)"}}, 401);
+    return httplib::Server::HandlerResponse::Handled;
+  });
 }
 
 void setupApi(httplib::Server& srv, Speaker& sp, const std::map<std::string, PeerId>& peerIds) {
@@ -135,20 +147,32 @@ int main(int argc, char** argv) {
   }
 
   httplib::Server srv;
-  setupApi(srv, sp, peerIds);
-  if (!srv.bind_to_port(cfg.apiAddress.c_str(), cfg.apiPort)) {
-    spdlog::error("cannot bind API to {}:{}", cfg.apiAddress, cfg.apiPort);
-    return 1;
+  std::thread api;
+  if (cfg.apiTokenFile.empty()) {
+    spdlog::info("AS {} router-id {} up; HTTP API off (no --api-token-file)", cfg.speaker.localAs,
+                 IpAddress::v4(cfg.speaker.routerId).str());
+  } else {
+    try {
+      requireToken(srv, daemon::loadOrCreateApiToken(cfg.apiTokenFile));
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    }
+    setupApi(srv, sp, peerIds);
+    if (!srv.bind_to_port(cfg.apiAddress.c_str(), cfg.apiPort)) {
+      spdlog::error("cannot bind API to {}:{}", cfg.apiAddress, cfg.apiPort);
+      return 1;
+    }
+    api = std::thread([&] { srv.listen_after_bind(); });
+    spdlog::info("AS {} router-id {} up; API on http://{}:{} (token in {})", cfg.speaker.localAs,
+                 IpAddress::v4(cfg.speaker.routerId).str(), cfg.apiAddress, cfg.apiPort, cfg.apiTokenFile);
   }
-  std::thread api([&] { srv.listen_after_bind(); });
-  spdlog::info("AS {} router-id {} up; API on http://{}:{}", cfg.speaker.localAs,
-               IpAddress::v4(cfg.speaker.routerId).str(), cfg.apiAddress, cfg.apiPort);
 
   int sig = 0;
   sigwait(&sigs, &sig);
   spdlog::info("signal {}: shutting down", sig);
   srv.stop();
-  api.join();
+  if (api.joinable()) api.join();
   sp.stop();
   return 0;
 }

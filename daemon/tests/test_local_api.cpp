@@ -48,7 +48,13 @@ TEST_CASE("malformed requests get specific errors") {
   CHECK(a.error(R"({"op": "vrf.add", "name": "red", "vni": -3})") == "field 'vni' must be a non-negative integer");
   CHECK(a.error(R"({"op": "vrf.add", "name": "red", "vni": 99999999999})") == "field 'vni' is too large");
   CHECK(a.error(R"({"op": "vrf.add", "name": "red", "vni": 16777216})") == "VNI 16777216 is outside 1..16777215");
-  CHECK(a.error(std::string(33u << 20, ' ')) == "request too large");
+  CHECK(a.error(std::string(33u << 20, ' ')) == "request too large: a request line may have at most 33554432 bytes");
+  CHECK(a.error(R"({"op": "vrf.list", "x": )" + std::string(64, '[') + std::string(64, ']') + "}") ==
+        "request is nested deeper than 64 levels");
+  CHECK(a.error(R"({"op": "vrf.list", "x": )" + std::string(63, '[') + std::string(63, ']') + "}") ==
+        "unknown field 'x' for op 'vrf.list'");  // 64 levels are parsed
+  CHECK(a.error(R"({"op": "vrf.add", "name": "r", "route_target": ")" + std::string(100000, '1') + ":1\"}")
+            .find("field 'route_target'") == 0);
   CHECK(a.ok({{"op", "vrf.list"}}).empty());  // nothing was created by any of the above
 }
 

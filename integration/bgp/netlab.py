@@ -231,12 +231,15 @@ class VrBgpd:
     def __init__(self, lab, ns, args, api_port=50179, name="vr-bgpd"):
         self.lab, self.ns, self.api = lab, ns, f"127.0.0.1:{api_port}"
         self.name = name
-        self.proc = lab.spawn(ns, [os.path.join(lab.bin, "vr-bgpd"), "--api", self.api, "--connect-retry", "2"] + args,
-                              f"{name}.log")
+        # vr-bgpd creates the API token file (0600) on start; vr-bgpctl reads it.
+        self.token_file = os.path.join(lab.tmp, f"{name}.token")
+        self.proc = lab.spawn(ns, [os.path.join(lab.bin, "vr-bgpd"), "--api", self.api, "--api-token-file",
+                                   self.token_file, "--connect-retry", "2"] + args, f"{name}.log")
         wait_until(f"{name} API", lambda: self.ctl("show", "summary"), timeout=15)
 
     def ctl(self, *args):
-        r = self.lab.nsrun(self.ns, [os.path.join(self.lab.bin, "vr-bgpctl"), "--api", self.api, "-j"] + list(args))
+        r = self.lab.nsrun(self.ns, [os.path.join(self.lab.bin, "vr-bgpctl"), "--api", self.api, "--token-file",
+                                     self.token_file, "-j"] + list(args))
         return json.loads(r.stdout) if r.stdout.strip() else None
 
     def neighbor(self, address):
