@@ -205,12 +205,16 @@ void AgentState::drop_l2(uint32_t vrf_id, const Mac& mac) {
 // packet goes straight to the workload's veth.
 void AgentState::leak_into(const Vrf& into, const Interface& ifc, bool add) {
   std::string owner = "interface " + ifc.spec.name;
-  for (auto& ip : ifc.spec.ips) {
+  // Its allowed address pairs too: replies to them come back the same way.
+  std::vector<std::pair<Prefix, Mac>> routed;
+  for (auto& ip : ifc.spec.ips) routed.emplace_back(ip, ifc.spec.mac);
+  for (auto& p : ifc.spec.pairs) routed.emplace_back(p.prefix, p.mac == Mac{} ? ifc.spec.mac : p.mac);
+  for (auto& [ip, mac] : routed) {
     auto r = routes_.find({into.id, ip});
     if (!add) {
       if (r != routes_.end() && r->second.owner == owner) drop_route(into.id, ip);
     } else if (r == routes_.end() || r->second.owner == owner) {
-      put_route(into.id, ip, make_fwd(ifc.nh_id, 0, &ifc.spec.mac, true), owner);
+      put_route(into.id, ip, make_fwd(ifc.nh_id, 0, &mac, ip.is_host()), owner);
     } else {
       spdlog::warn("{} of {} is not imported into {}: it is already routed there ({})", ip.str(), ifc.spec.name,
                    into.name, r->second.owner);
@@ -466,6 +470,7 @@ void AgentState::set_interface_addresses(const std::string& name, const Interfac
   if (observer_) observer_->interface_changed(ifc, v, true);  // withdraw the old MAC/IP routes
   Interface gone = ifc;  // the addresses it no longer has, also where they were imported
   std::erase_if(gone.spec.ips, [&](const Prefix& ip) { return std::find(spec.ips.begin(), spec.ips.end(), ip) != spec.ips.end(); });
+  std::erase_if(gone.spec.pairs, [&](const AllowedPair& p) { return std::find(spec.pairs.begin(), spec.pairs.end(), p) != spec.pairs.end(); });
   leak_interface(gone, false);
   for (auto& ip : ifc.spec.ips)
     if (std::find(spec.ips.begin(), spec.ips.end(), ip) == spec.ips.end()) drop_route(v.id, ip);
