@@ -213,6 +213,37 @@ struct vr_flow {
 	__u64 bytes;
 };
 
+/*
+ * Source guard (anti-spoofing, as the reference's vRouter does): a workload sends only from
+ * its own addresses and its allowed address pairs. Both tables are keyed by the ingress
+ * ifindex, so a packet costs one hash lookup (own address) and, on a miss, one LPM lookup
+ * (pairs), whatever the number of ports and pairs on the host.
+ */
+#define VR_MAX_GUARD_ADDRS 65536
+#define VR_MAX_GUARD_PAIRS 16384
+
+struct vr_guard_addr_key {   /* hash: a port's own address -> VR_GUARD_PRESENT */
+	__u32 ifindex;
+	__u8 family;         /* 4 or 6 */
+	__u8 pad[3];
+	__u8 addr[16];       /* IPv4 in the first 4 bytes */
+};
+
+#define VR_GUARD_PRESENT 1
+
+struct vr_guard_pair_key {   /* LPM: an allowed address pair of a port */
+	__u32 prefixlen;     /* 64 + prefix length: ifindex, family and pad always match whole */
+	__u32 ifindex;
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+
+struct vr_guard_pair {
+	__u8 mac[VR_ETH_ALEN];   /* the MAC the pair sends from; all zero: the port's own */
+	__u16 pad;
+};
+
 /* Per-host settings: one entry in vr_config. */
 #define VR_CFG_F_POLICY 0x1 /* some interface is under policy: others check their destination */
 struct vr_config {
@@ -258,6 +289,8 @@ enum vr_counter {
 	VR_CNT_DROP_ARP_UNKNOWN,  /* ARP/NS for an address not in the tables */
 	VR_CNT_DROP_FLOOD,        /* broadcast/multicast that is never flooded */
 	VR_CNT_DROP_SPOOF,        /* source MAC is not the interface's workload */
+	VR_CNT_DROP_SRC_SPOOF,    /* source IP is neither the port's nor an allowed address pair */
+	VR_CNT_DROP_NEIGH_SPOOF,  /* ARP/ND claiming an address or MAC that is not the port's */
 	VR_CNT_DROP_ENCAP_FAIL,
 	VR_CNT_DROP_POLICY,       /* denied by policy (first packet or an established deny flow) */
 	VR_CNT_FLOW_NEW,          /* flows decided from the compiled tables */

@@ -23,6 +23,7 @@
 #include "vr_packet.bpf.h"
 #include "vr_neigh.bpf.h"
 #include "vr_flow.bpf.h"
+#include "vr_source_guard.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -172,11 +173,13 @@ int vr_workload_in(struct xdp_md *ctx)
 	struct vr_config *cfg = vr_config();
 	if (!ifc || ifc->kind != VR_IFACE_WORKLOAD || !cfg)
 		return vr_drop(VR_CNT_DROP_UNKNOWN_IFACE);
-	/* A workload may only send from its own MAC: tenants cannot impersonate each other. */
-	if (!vr_mac_eq(eth->h_source, ifc->mac))
-		return vr_drop(VR_CNT_DROP_SPOOF);
-
+	/* A workload sends only from its own MAC and addresses (or allowed pairs), and claims
+	 * only those in ARP and ND, before anything else looks at the packet. */
 	__be16 proto = eth->h_proto;
+	__u32 spoof = vr_source_guard(ctx, eth, data_end, ifc);
+	if (spoof)
+		return vr_drop(spoof);
+
 	if (proto == bpf_htons(ETH_P_ARP))
 		return vr_answer_arp(ctx, ifc);
 	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))

@@ -26,9 +26,11 @@ const char* kAgentUsage = R"(usage: vrctl agent [--socket PATH] [-o table|json] 
   show flows [--vrf V] [--address A] [--action pass|deny|mirror] [--limit N]
                                      flows, their action and the rule that decided
   show policy                        the installed policy: generation, groups, rules, interfaces under it
+  show guard                         source guard entries in the kernel (own addresses, allowed pairs)
   vrf add NAME [--vni N]            vrf del NAME
   vni add VNI --vrf V               vni del VNI
   interface add NAME --vrf V --mac M --netns NS [--peer-name IF] [--ip ADDR]...
+                [--allowed-pair PREFIX[,MAC]]...   extra source prefixes (MAC: the port's if absent)
   interface del NAME
   port attach UUID --netns NS [--ifname eth0]   the runtime: plug the controller's port UUID into NS
   port detach UUID                  show ports
@@ -49,7 +51,7 @@ const std::map<std::string, std::string> kShow = {{"vrfs", "vrf.list"},         
                                                   {"routes", "route.list"},      {"l2", "l2.list"},
                                                   {"tunnels", "tunnel.list"},    {"counters", "counters"},
                                                   {"flows", "flow.list"},        {"policy", "policy.show"},
-                                                  {"ports", "port.list"}};
+                                                  {"ports", "port.list"},         {"guard", "guard.show"}};
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -76,10 +78,17 @@ void add_flags(json& req, const Args& args, size_t from, const std::string& posi
     std::string field = a.substr(2);
     for (char& c : field)
       if (c == '-') c = '_';
-    if (field == "ip")
+    if (field == "ip") {
       req["ips"].push_back(args[++i]);
-    else
+    } else if (field == "allowed_pair") {
+      const std::string& v = args[++i];
+      auto comma = v.find(',');
+      json pair = {{"prefix", v.substr(0, comma)}};
+      if (comma != std::string::npos) pair["mac"] = v.substr(comma + 1);
+      req["allowed_pairs"].push_back(pair);
+    } else {
       req[field] = field_value(field, args[++i]);
+    }
   }
 }
 

@@ -33,6 +33,15 @@ inline constexpr const char* kSchemaJson = R"json(
     "vn_subnets": {
       "ipam_subnets": "list<ipam_subnet>"
     },
+    "subnet_type": {
+      "ip_prefix":     {"type": "ip", "required": true},
+      "ip_prefix_len": {"type": "integer", "min": 0, "max": 128, "required": true}
+    },
+    "allowed_address_pair": {
+      "ip":           {"type": "subnet_type", "required": true, "help": "prefix the port may also send from"},
+      "mac":          {"type": "mac", "help": "MAC it sends from; the port's own if absent"},
+      "address_mode": {"enum": ["active-active", "active-standby"]}
+    },
     "sequence": {
       "sequence": {"type": "string", "help": "ordering key, e.g. \"1.0\""}
     },
@@ -129,7 +138,9 @@ inline constexpr const char* kSchemaJson = R"json(
        "host_id":               {"type": "string", "help": "host the port is bound to"},
        "device_owner":          "string",
        "port_security_enabled": "boolean",
-       "disable_policy":        "boolean"
+       "disable_policy":        "boolean",
+       "virtual_machine_interface_allowed_address_pairs": {"type": "list<allowed_address_pair>",
+         "help": "extra prefixes (and MACs) the port may send from, inside its network's subnets"}
      },
      "refs": {
        "virtual_network_refs":    {"to": "virtual-network", "required": true, "single": true},

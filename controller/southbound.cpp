@@ -21,6 +21,18 @@ namespace vrf {
 
 namespace {
 
+// A port's allowed address pairs as the agent reads them: [{"prefix": "a/len", "mac"}].
+json allowed_pairs_of(const json& vmi) {
+  json out = json::array();
+  for (auto& p : vmi.value("virtual_machine_interface_allowed_address_pairs", json::array())) {
+    const json& ip = p["ip"];
+    json pair = {{"prefix", ip.value("ip_prefix", "") + "/" + std::to_string(ip.value("ip_prefix_len", 0))}};
+    if (p.contains("mac")) pair["mac"] = p["mac"];
+    out.push_back(pair);
+  }
+  return out;
+}
+
 namespace bgp = vrfabric::bgp;
 
 std::string ref_uuid(const json& obj, const char* field) {
@@ -148,7 +160,7 @@ json Southbound::snapshot(const std::string& host, const Principal& who) {
     std::string uuid = vmi["uuid"];
     // No namespace: the host's runtime attaches the port's uuid to its workload.
     json ifc = {{"name", tap_name(uuid)}, {"uuid", uuid}, {"vrf", vrf}, {"mac", vmi.value("mac_address", "")},
-                {"ips", addresses[uuid]}};
+                {"ips", addresses[uuid]}, {"allowed_pairs", allowed_pairs_of(vmi)}};
     for (auto& a : addresses[uuid]) {
       auto ip = parse_ip(a);
       for (auto& sn : subnets)

@@ -202,9 +202,44 @@ void fip_before_write(HookContext& c) {
 
 // ---------------- virtual-machine-interface ----------------
 
+// Allowed address pairs are prefixes of the port's own network: a pair elsewhere would let
+// the port claim addresses (and, through policy, endpoint groups) it has nothing to do with.
+void check_allowed_pairs(HookContext& c) {
+  static const std::string field = "virtual_machine_interface_allowed_address_pairs";
+  if (!c.obj.contains(field) || c.obj[field].empty()) return;
+  std::vector<SubnetPlan> subnets;
+  if (c.obj.contains("virtual_network_refs") && !c.obj["virtual_network_refs"].empty()) {
+    auto vn = c.svc.store().get(c.obj["virtual_network_refs"][0].value("uuid", ""));
+    if (vn) subnets = subnets_of(vn->body);
+  }
+  auto& pairs = c.obj[field];
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    std::string path = field + "[" + std::to_string(i) + "]";
+    const json& ip = pairs[i]["ip"];
+    std::string text = ip["ip_prefix"].get<std::string>() + "/" + std::to_string(ip["ip_prefix_len"].get<int64_t>());
+    std::string why;
+    auto cidr = parse_cidr(text, &why);
+    if (!cidr) throw bad_request("field '" + path + ".ip': " + text + ": " + why, path + ".ip");
+    if (cidr->str() != text)
+      throw bad_request("field '" + path + ".ip': " + text + " has host bits set (the prefix is " + cidr->str() + ")",
+                        path + ".ip");
+    bool inside = false;
+    for (auto& sn : subnets) inside |= sn.cidr.contains(cidr->net) && sn.cidr.len <= cidr->len;
+    if (!inside)
+      throw bad_request("field '" + path + ".ip': " + text + " is not inside a subnet of the port's network",
+                        path + ".ip");
+    if (pairs[i].contains("mac")) {
+      std::string mac = pairs[i]["mac"];
+      if (std::stoi(mac.substr(0, 2), nullptr, 16) & 1)
+        throw bad_request("field '" + path + ".mac': " + mac + " is a multicast MAC", path + ".mac");
+    }
+  }
+}
+
 void vmi_before_write(HookContext& c) {
   // Its addresses were allocated from this network: moving the port would strand them.
   check_immutable(c, {"virtual_network_refs", "mac_address"});
+  check_allowed_pairs(c);
   if (!c.obj.contains("mac_address")) {
     // Locally administered unicast (02:...), like the reference's generated MACs.
     std::string h = random_hex(5);

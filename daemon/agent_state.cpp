@@ -205,12 +205,16 @@ void AgentState::drop_l2(uint32_t vrf_id, const Mac& mac) {
 // packet goes straight to the workload's veth.
 void AgentState::leak_into(const Vrf& into, const Interface& ifc, bool add) {
   std::string owner = "interface " + ifc.spec.name;
-  for (auto& ip : ifc.spec.ips) {
+  // Its allowed address pairs too: replies to them come back the same way.
+  std::vector<std::pair<Prefix, Mac>> routed;
+  for (auto& ip : ifc.spec.ips) routed.emplace_back(ip, ifc.spec.mac);
+  for (auto& p : ifc.spec.pairs) routed.emplace_back(p.prefix, p.mac == Mac{} ? ifc.spec.mac : p.mac);
+  for (auto& [ip, mac] : routed) {
     auto r = routes_.find({into.id, ip});
     if (!add) {
       if (r != routes_.end() && r->second.owner == owner) drop_route(into.id, ip);
     } else if (r == routes_.end() || r->second.owner == owner) {
-      put_route(into.id, ip, make_fwd(ifc.nh_id, 0, &ifc.spec.mac, true), owner);
+      put_route(into.id, ip, make_fwd(ifc.nh_id, 0, &mac, ip.is_host()), owner);
     } else {
       spdlog::warn("{} of {} is not imported into {}: it is already routed there ({})", ip.str(), ifc.spec.name,
                    into.name, r->second.owner);
@@ -273,6 +277,7 @@ const Interface& AgentState::add_interface(const InterfaceSpec& in) {
     }
   const Vrf& v = vrf(spec.vrf);
   if (spec.mac[0] & 1) throw AgentError(fmt::format("{} is a multicast MAC", mac_str(spec.mac)));
+  check_pairs(spec);
   if (l2_.count({v.id, spec.mac}))
     throw AgentError(fmt::format("MAC {} is already in VRF '{}' ({})", mac_str(spec.mac), spec.vrf,
                                  l2_.at({v.id, spec.mac}).owner));
@@ -303,6 +308,7 @@ const Interface& AgentState::add_interface(const InterfaceSpec& in) {
     std::string owner = "interface " + spec.name;
     put_l2(v.id, spec.mac, make_fwd(ifc.nh_id, 0, nullptr, false), owner);
     for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(ifc.nh_id, 0, &spec.mac, true), owner);
+    write_guard(ifc, spec, nullptr);
     leak_interface(ifc, true);
     dp_.attach_workload(ifc.ifindex);
     dhcp_->add(ifc.ifindex, spec.mac, spec.dhcp, lease6_of(spec));
@@ -323,6 +329,56 @@ void AgentState::write_iface(const Interface& ifc) {
   if (policy_enabled() && (!policy_.interfaces || policy_.interfaces->count(ifc.spec.name)))
     entry.flags |= VR_IFACE_F_POLICY;
   dp_.set_iface(static_cast<uint32_t>(ifc.ifindex), entry);
+}
+
+void AgentState::check_pairs(const InterfaceSpec& spec) const {
+  for (auto& p : spec.pairs)
+    if (p.mac[0] & 1)
+      throw AgentError(fmt::format("allowed address pair {}: {} is a multicast MAC", p.prefix.str(), mac_str(p.mac)));
+}
+
+// The port's entries in the source guard, and the routes (and L2 entries, for a pair's own
+// MAC) that bring its pairs' traffic back to it. `now`'s go in first, then what only
+// `before` had goes, so a change never leaves the port briefly unable to send.
+void AgentState::write_guard(const Interface& ifc, const InterfaceSpec& now, const InterfaceSpec* before) {
+  const auto ifx = static_cast<uint32_t>(ifc.ifindex);
+  const Vrf& v = vrf(ifc.spec.vrf);
+  const std::string owner = "interface " + ifc.spec.name;
+  auto mac_of = [&](const AllowedPair& p) { return p.mac == Mac{} ? ifc.spec.mac : p.mac; };
+  for (auto& ip : now.ips) dp_.set_guard_addr(ifx, ip);
+  for (auto& p : now.pairs) {
+    dp_.set_guard_pair(ifx, p.prefix, p.mac);
+    Mac mac = mac_of(p);
+    auto r = routes_.find({v.id, p.prefix});
+    if (r == routes_.end() || r->second.owner == owner)
+      put_route(v.id, p.prefix, make_fwd(ifc.nh_id, 0, &mac, p.prefix.is_host()), owner);
+    else  // e.g. a virtual address two ports share (VRRP): the first one gets its traffic
+      spdlog::warn("allowed address pair {} of {} is not routed to it: it is {}'s", p.prefix.str(), ifc.spec.name,
+                   r->second.owner);
+    auto l2 = l2_.find({v.id, mac});
+    if (l2 == l2_.end()) put_l2(v.id, mac, make_fwd(ifc.nh_id, 0, nullptr, false), owner);
+  }
+  if (!before) return;
+  auto has_ip = [&](const Prefix& ip) { return std::find(now.ips.begin(), now.ips.end(), ip) != now.ips.end(); };
+  auto has_pair = [&](const Prefix& p) {
+    return std::any_of(now.pairs.begin(), now.pairs.end(), [&](const AllowedPair& n) { return n.prefix == p; });
+  };
+  auto has_mac = [&](const Mac& m) {
+    return m == ifc.spec.mac ||
+           std::any_of(now.pairs.begin(), now.pairs.end(), [&](const AllowedPair& n) { return mac_of(n) == m; });
+  };
+  for (auto& ip : before->ips)
+    if (!has_ip(ip)) dp_.del_guard_addr(ifx, ip);
+  for (auto& p : before->pairs) {
+    if (!has_pair(p.prefix)) {
+      dp_.del_guard_pair(ifx, p.prefix);
+      auto r = routes_.find({v.id, p.prefix});
+      if (r != routes_.end() && r->second.owner == owner && !has_ip(p.prefix)) drop_route(v.id, p.prefix);
+    }
+    Mac mac = mac_of(p);
+    auto l2 = l2_.find({v.id, mac});
+    if (!has_mac(mac) && l2 != l2_.end() && l2->second.owner == owner) drop_l2(v.id, mac);
+  }
 }
 
 void AgentState::set_policy(const PolicySpec& policy) {
@@ -383,6 +439,7 @@ void AgentState::del_interface(const std::string& name) {
   dp_.detach(ifc.ifindex);
   leak_interface(ifc, false);
   for (auto& ip : ifc.spec.ips) drop_route(vrf_id, ip);
+  if (ifc.ifindex) write_guard(ifc, InterfaceSpec{}, &ifc.spec);
   auto l2 = l2_.find({vrf_id, ifc.spec.mac});
   if (l2 != l2_.end() && l2->second.owner == "interface " + name) drop_l2(vrf_id, ifc.spec.mac);
   if (ifc.ifindex) dp_.del_iface(static_cast<uint32_t>(ifc.ifindex));
@@ -409,16 +466,21 @@ void AgentState::set_interface_addresses(const std::string& name, const Interfac
     if (r != routes_.end() && r->second.owner != owner)
       throw AgentError(fmt::format("{} is already routed in VRF '{}' ({})", ip.str(), ifc.spec.vrf, r->second.owner));
   }
+  check_pairs(spec);
   if (observer_) observer_->interface_changed(ifc, v, true);  // withdraw the old MAC/IP routes
   Interface gone = ifc;  // the addresses it no longer has, also where they were imported
   std::erase_if(gone.spec.ips, [&](const Prefix& ip) { return std::find(spec.ips.begin(), spec.ips.end(), ip) != spec.ips.end(); });
+  std::erase_if(gone.spec.pairs, [&](const AllowedPair& p) { return std::find(spec.pairs.begin(), spec.pairs.end(), p) != spec.pairs.end(); });
   leak_interface(gone, false);
   for (auto& ip : ifc.spec.ips)
     if (std::find(spec.ips.begin(), spec.ips.end(), ip) == spec.ips.end()) drop_route(v.id, ip);
   for (auto& ip : spec.ips) put_route(v.id, ip, make_fwd(ifc.nh_id, 0, &ifc.spec.mac, true), owner);
   dhcp_->add(ifc.ifindex, ifc.spec.mac, spec.dhcp, lease6_of(spec));
+  InterfaceSpec before = ifc.spec;
   ifc.spec.ips = spec.ips;
   ifc.spec.dhcp = spec.dhcp;
+  ifc.spec.pairs = spec.pairs;
+  write_guard(ifc, ifc.spec, &before);
   leak_interface(ifc, true);
   if (observer_) observer_->interface_changed(ifc, v, false);
 }

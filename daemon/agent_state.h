@@ -43,6 +43,14 @@ struct Vrf {
   std::set<std::string> imports;
 };
 
+// An extra prefix a port may send from (allowed address pair, as in the reference), with
+// the MAC it sends from: all zero = the port's own.
+struct AllowedPair {
+  Prefix prefix;
+  Mac mac{};
+  bool operator==(const AllowedPair&) const = default;
+};
+
 struct InterfaceSpec {
   std::string name;            // host end, in the agent's namespace
   std::string vrf;
@@ -51,6 +59,7 @@ struct InterfaceSpec {
   std::string peer_name = "eth0";
   std::vector<Prefix> ips;     // host addresses the workload owns (for FIB and ARP/ND)
   std::optional<dhcp::Lease> dhcp;  // served to the workload; its address joins ips
+  std::vector<AllowedPair> pairs;   // routed to the port too, and let through its source guard
 };
 
 struct Interface {
@@ -171,6 +180,8 @@ class AgentState {
   std::set<std::string> installed_rules_;  // rule keys as bytes
   std::string policy_digest_;              // what was installed, to see whether it changed
   void write_iface(const Interface& ifc);
+  void write_guard(const Interface& ifc, const InterfaceSpec& now, const InterfaceSpec* before);
+  void check_pairs(const InterfaceSpec& spec) const;
   AgentObserver* observer_ = nullptr;
   Mac fabric_mac_{};
   int fabric_ifindex_ = 0;

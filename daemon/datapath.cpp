@@ -249,6 +249,59 @@ std::vector<std::pair<vr_flow_key, vr_flow>> Datapath::flows() const {
 
 void Datapath::del_flow(const vr_flow_key& key) { erase(skel_->maps.vr_flows, key, "deleting a flow"); }
 
+namespace {
+vr_guard_addr_key guard_addr_key(uint32_t ifindex, const Prefix& p) {
+  vr_guard_addr_key k{};
+  k.ifindex = ifindex;
+  k.family = p.family == AF_INET ? 4 : 6;
+  std::memcpy(k.addr, p.addr.data(), p.family == AF_INET ? 4 : 16);
+  return k;
+}
+
+vr_guard_pair_key guard_pair_key(uint32_t ifindex, const Prefix& p) {
+  vr_guard_pair_key k{};
+  k.prefixlen = 64u + p.len;
+  k.ifindex = ifindex;
+  k.family = p.family == AF_INET ? 4 : 6;
+  std::memcpy(k.addr, p.addr.data(), p.family == AF_INET ? 4 : 16);
+  return k;
+}
+
+size_t count_entries(bpf_map* map, size_t key_size) {
+  int fd = bpf_map__fd(map);
+  std::vector<uint8_t> key(key_size), next(key_size);
+  const void* prev = nullptr;
+  size_t n = 0;
+  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+    ++n;
+    key = next;
+    prev = key.data();
+  }
+  return n;
+}
+}  // namespace
+
+void Datapath::set_guard_addr(uint32_t ifindex, const Prefix& host) {
+  if (!host.is_host()) throw DatapathError(fmt::format("{}: a port's own address must be a host address", host.str()));
+  uint8_t present = VR_GUARD_PRESENT;
+  update(skel_->maps.vr_guard_addrs, guard_addr_key(ifindex, host), present, "writing the source guard's addresses");
+}
+void Datapath::del_guard_addr(uint32_t ifindex, const Prefix& host) {
+  erase(skel_->maps.vr_guard_addrs, guard_addr_key(ifindex, host), "deleting a source guard address");
+}
+void Datapath::set_guard_pair(uint32_t ifindex, const Prefix& p, const Mac& mac) {
+  vr_guard_pair v{};
+  std::memcpy(v.mac, mac.data(), mac.size());
+  update(skel_->maps.vr_guard_pairs, guard_pair_key(ifindex, p), v, "writing the allowed address pairs");
+}
+void Datapath::del_guard_pair(uint32_t ifindex, const Prefix& p) {
+  erase(skel_->maps.vr_guard_pairs, guard_pair_key(ifindex, p), "deleting an allowed address pair");
+}
+Datapath::GuardCounts Datapath::guard_counts() const {
+  return {count_entries(skel_->maps.vr_guard_addrs, sizeof(vr_guard_addr_key)),
+          count_entries(skel_->maps.vr_guard_pairs, sizeof(vr_guard_pair_key))};
+}
+
 std::vector<FibEntry> Datapath::routes() const {
   std::vector<FibEntry> out;
   auto walk = [&](bpf_map* map, auto key, int family) {
@@ -293,7 +346,7 @@ const char* Datapath::counter_name(int idx) {
       "drop_bad_ip", "drop_unknown_iface", "drop_no_route", "drop_no_l2", "drop_bad_nh",
       "drop_discard_nh", "drop_ttl", "drop_unknown_vni", "drop_unknown_label", "drop_bad_vxlan",
       "drop_bad_mpls", "drop_bad_gre", "drop_arp_unknown", "drop_flood", "drop_spoof",
-      "drop_encap_fail", "drop_policy", "flow_new", "flow_hit",
+      "drop_src_spoof", "drop_neigh_spoof", "drop_encap_fail", "drop_policy", "flow_new", "flow_hit",
       "flow_table_full", "mirrored", "mirror_failed"};
   static_assert(std::size(names) == VR_CNT_MAX, "one name per enum vr_counter entry");
   return idx >= 0 && idx < VR_CNT_MAX ? names[idx] : "?";

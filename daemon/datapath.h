@@ -83,6 +83,17 @@ class Datapath {
   void set_rule(const vr_rule_key& key, const vr_rule& rule);
   void del_rule(const vr_rule_key& key);
   std::vector<std::pair<vr_flow_key, vr_flow>> flows() const;
+
+  // Source guard: a port's own host addresses, and its allowed address pairs (a prefix and
+  // the MAC it sends from; all zero = the port's own).
+  void set_guard_addr(uint32_t ifindex, const Prefix& host);
+  void del_guard_addr(uint32_t ifindex, const Prefix& host);
+  void set_guard_pair(uint32_t ifindex, const Prefix& p, const Mac& mac);
+  void del_guard_pair(uint32_t ifindex, const Prefix& p);
+  struct GuardCounts {
+    size_t addrs = 0, pairs = 0;
+  };
+  GuardCounts guard_counts() const;  // entries the kernel holds (for leak checks)
   void del_flow(const vr_flow_key& key);
 
   // Reads back what the kernel holds (the source of truth for `vrctl agent show`).

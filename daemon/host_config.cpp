@@ -158,7 +158,8 @@ ReconcileReport reconcile(AgentState& st, const json& snap) {
     auto& spec = entry.second;
     auto have = st.interfaces().find(name);
     if (have != st.interfaces().end()) {
-      if (have->second.spec.ips != spec.ips || have->second.spec.dhcp != spec.dhcp)
+      if (have->second.spec.ips != spec.ips || have->second.spec.dhcp != spec.dhcp ||
+          have->second.spec.pairs != spec.pairs)
         attempt("readdress interface " + name, [&] { st.set_interface_addresses(name, spec); });
       continue;
     }

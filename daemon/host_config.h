@@ -8,6 +8,7 @@
 //   {"revision": N,
 //    "vrfs": [{"name", "vni", "route_target", "encap", "gateways": ["10.1.1.1", "fd00::1"]}],
 //    "interfaces": [{"name", "uuid", "vrf", "mac", "ips": [...],
+//                    "allowed_pairs": [{"prefix": "a/len", "mac"}],  (mac absent: the port's own)
 //                    "dhcp": {"address": "a/len", "gateway", "dns": [...], "mtu"}}],
 //    "policy": {...}}   (compiled policy, see policy_spec() in request.h; absent = none)
 #include <nlohmann/json.hpp>

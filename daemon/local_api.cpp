@@ -129,7 +129,7 @@ const std::map<std::string, Op>& ops() {
          return json();
        }}},
       {"vni.del", {{"vni"}, [](AgentState& st, const Request& r) { st.del_vni(r.u32("vni")); return json(); }}},
-      {"interface.add", {{"name", "vrf", "mac", "netns", "peer_name", "ips", "dhcp"}, [](AgentState& st, const Request& r) {
+      {"interface.add", {{"name", "vrf", "mac", "netns", "peer_name", "ips", "dhcp", "allowed_pairs"}, [](AgentState& st, const Request& r) {
          InterfaceSpec s = interface_spec(r);
          auto& ifc = st.add_interface(s);
          return json{{"name", s.name}, {"ifindex", ifc.ifindex}, {"label", ifc.label}, {"nexthop", ifc.nh_id}};
@@ -153,8 +153,12 @@ const std::map<std::string, Op>& ops() {
          for (auto& [n, i] : st.interfaces()) {
            json ips = json::array();
            for (auto& p : i.spec.ips) ips.push_back(p.str());
+           json pairs = json::array();
+           for (auto& p : i.spec.pairs)
+             pairs.push_back(p.prefix.str() + (p.mac == Mac{} ? "" : "," + mac_str(p.mac)));
            out.push_back({{"name", n}, {"vrf", i.spec.vrf}, {"mac", mac_str(i.spec.mac)}, {"netns", i.spec.netns},
-                          {"ifindex", i.ifindex}, {"label", i.label}, {"nexthop", i.nh_id}, {"ips", ips}});
+                          {"ifindex", i.ifindex}, {"label", i.label}, {"nexthop", i.nh_id}, {"ips", ips},
+                          {"allowed_pairs", pairs}});
          }
          return out;
        }}},
@@ -245,6 +249,10 @@ const std::map<std::string, Op>& ops() {
          if (!action.empty() && action != "pass" && action != "deny" && action != "mirror")
            throw AgentError(fmt::format("field 'action': '{}' is not pass, deny or mirror", action));
          return flows_json(st, r.str_or("vrf", ""), r.str_or("address", ""), action, r.opt_u32("limit").value_or(1000));
+       }}},
+      {"guard.show", {{}, [](AgentState& st, const Request&) {
+         auto n = st.datapath().guard_counts();  // read back from the kernel: leaks show here
+         return json{{"addresses", n.addrs}, {"allowed_pairs", n.pairs}};
        }}},
       {"counters", {{}, [](AgentState& st, const Request&) {
          json out = json::object();

@@ -54,9 +54,35 @@ std::optional<dhcp::Lease> lease(const Request& r) {
   return l;
 }
 
+// [{"prefix": "10.1.1.50/32", "mac": "02:00:00:00:00:50"}], mac optional (the port's own).
+std::vector<AllowedPair> allowed_pairs(const Request& r) {
+  std::vector<AllowedPair> out;
+  auto* v = r.find("allowed_pairs");
+  if (!v) return out;
+  if (!v->is_array()) throw AgentError("field 'allowed_pairs' must be a list of {\"prefix\", \"mac\"}");
+  for (size_t i = 0; i < v->size(); ++i) {
+    const json& e = (*v)[i];
+    std::string where = fmt::format("allowed_pairs[{}]", i);
+    if (!e.is_object()) throw AgentError(fmt::format("field '{}' must be an object", where));
+    for (auto& [k, x] : e.items())
+      if (k != "prefix" && k != "mac") throw AgentError(fmt::format("unknown field '{}.{}'", where, k));
+    Request p{e};
+    AllowedPair pair;
+    std::string prefix_field = where + ".prefix", mac_field = where + ".mac";
+    pair.prefix = p.prefix(p.str("prefix"), prefix_field.c_str());
+    if (p.find("mac")) pair.mac = p.mac("mac");
+    if (pair.mac[0] & 1) throw AgentError(fmt::format("field '{}': {} is a multicast MAC", mac_field, p.str("mac")));
+    for (auto& seen : out)
+      if (seen.prefix == pair.prefix)
+        throw AgentError(fmt::format("field '{}': {} is listed twice", prefix_field, pair.prefix.str()));
+    out.push_back(pair);
+  }
+  return out;
+}
+
 InterfaceSpec interface_spec(const Request& r) {
   return InterfaceSpec{r.str("name"), r.str("vrf"), r.mac("mac"), r.str("netns"), r.str_or("peer_name", "eth0"),
-                       r.hosts("ips"), lease(r)};
+                       r.hosts("ips"), lease(r), allowed_pairs(r)};
 }
 
 Vrf vrf_spec(const Request& r) {

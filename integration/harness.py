@@ -37,7 +37,7 @@ def _sweep_stale():
     """Delete namespaces of earlier runs whose process is gone."""
     out = sh(IP, "netns", "list", check=False).stdout
     for line in out.splitlines():
-        m = re.match(r"(vrt(\d+)-\S+)", line)
+        m = re.match(r"(vrt(\d+)[a-z0-9]*-\S+)", line)
         if m and not os.path.exists(f"/proc/{m.group(2)}"):
             sh(IP, "netns", "del", m.group(1), check=False)
 
@@ -201,7 +201,9 @@ class Fabric:
         names then start with "vrdemo" and the agents' sockets and logs live there."""
         _sweep_stale()
         self.persistent = persistent_dir is not None
-        self.prefix = "vrdemo" if self.persistent else f"vrt{os.getpid()}"
+        # VRFABRIC_NS_PREFIX (letters, digits) tells apart the names of concurrent test runs.
+        tag = re.sub(r"[^a-z0-9]", "", os.environ.get("VRFABRIC_NS_PREFIX", "").lower())[:4]
+        self.prefix = "vrdemo" if self.persistent else f"vrt{os.getpid()}{tag}"
         self.short = "d" if self.persistent else str(os.getpid() % 1000)
         self.agent_bin = agent_bin
         self.vrctl_bin = vrctl_bin

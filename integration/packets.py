@@ -27,6 +27,39 @@ def ipv4(src, dst, proto, payload, ttl=64):
     return hdr + payload
 
 
+def ipv6(src, dst, next_header, payload, hops=64):
+    return (struct.pack("!IHBB", 0x60000000, len(payload), next_header, hops) + socket.inet_pton(socket.AF_INET6, src)
+            + socket.inet_pton(socket.AF_INET6, dst) + payload)
+
+
+def icmp6(src, dst, body):
+    """An ICMPv6 message (type, code, then the rest) with its checksum over the pseudo-header."""
+    pseudo = (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
+              + struct.pack("!IxxxB", len(body), 58))
+    body = body[:2] + b"\0\0" + body[4:]
+    return body[:2] + struct.pack("!H", csum(pseudo + body)) + body[4:]
+
+
+def icmp6_echo(src, dst, ident=1, seq=1, data=b"vrfabric"):
+    return icmp6(src, dst, struct.pack("!BBHHH", 128, 0, 0, ident, seq) + data)
+
+
+def neighbor_advert(src, dst, target, mac, flags=0x20):
+    """Unsolicited NA (override flag by default) for TARGET with a target link-layer option."""
+    body = struct.pack("!BBHB3x", 136, 0, 0, flags) + socket.inet_pton(socket.AF_INET6, target)
+    return icmp6(src, dst, body + b"\x02\x01" + mac_bytes(mac))
+
+
+def arp(op, sha, spa, tha, tpa):
+    return (struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + mac_bytes(sha) + socket.inet_aton(spa) + mac_bytes(tha)
+            + socket.inet_aton(tpa))
+
+
+def tcp_syn(sport, dport):
+    """A TCP SYN header (checksum left 0: only the forwarder's verdict on it matters)."""
+    return struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 0x02, 65535, 0, 0)
+
+
 def udp(sport, dport, payload):
     return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
 

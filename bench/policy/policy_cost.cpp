@@ -57,6 +57,7 @@ int main() {
     dp.set_nexthop(kNhLocal, vr_nexthop{.type = VR_NH_IFACE, .ifindex = kNoSuchIfindex});
     dp.set_l2(kVrf, vrfabric::Mac(kB), vr_fwd{.nh_id = kNhLocal});
     dp.set_iface(kIf, ifc);
+    dp.set_guard_addr(kIf, Prefix::parse("10.1.1.10/32"));  // the source guard lets A's own address through
     uint32_t plain = run(dp.workload_prog_fd(), frame(1000), 1'000'000, BPF_F_TEST_XDP_LIVE_FRAMES);
     ifc.flags = VR_IFACE_F_POLICY;
     dp.set_iface(kIf, ifc);

@@ -67,6 +67,8 @@ struct Fixture {
     dp.set_vni(5000, kVrf);
     dp.set_label(1234, kNhLocal);
     dp.set_l2(kVrf, vrfabric::Mac(kVmB), vr_fwd{.nh_id = kNhLocal});
+    dp.set_guard_addr(kIf, Prefix::parse("10.1.1.10/32"));  // A's own addresses
+    dp.set_guard_addr(kIf, Prefix::parse("fd00::10/128"));
   }
   void set_workload_vrf(uint32_t vrf) {
     vr_iface ifc{.vrf = vrf, .kind = VR_IFACE_WORKLOAD};
@@ -236,8 +238,11 @@ TEST_CASE("workload input: ethertypes, spoofing, unknown destinations") {
   CHECK(f.count(VR_CNT_DROP_BAD_ETHERTYPE) == 2);
   CHECK(run(f.wl(), eth(kVmB, kFabRemote, 0x0800) + Bytes(46, 1)).action == XDP_DROP);
   CHECK(f.count(VR_CNT_DROP_SPOOF) == 1);
-  CHECK(run(f.wl(), eth(kFabRemote, kVmA, 0x0800) + Bytes(46, 1)).action == XDP_DROP);
+  CHECK(run(f.wl(), eth(kFabRemote, kVmA, 0x0800) + ipv4("10.1.1.10", "10.1.1.11", 17, udp(1, 2, {}))).action ==
+        XDP_DROP);
   CHECK(f.count(VR_CNT_DROP_NO_L2) == 1);
+  CHECK(run(f.wl(), eth(kVmB, kVmA, 0x0800) + Bytes(46, 1)).action == XDP_DROP);  // not IPv4 inside
+  CHECK(f.count(VR_CNT_DROP_BAD_IP) == 1);
   CHECK(run(f.wl(), eth(kRouter, kVmA, 0x0800) + Bytes(10, 0x45)).action == XDP_DROP);
   CHECK(f.count(VR_CNT_DROP_TRUNCATED) == 1);
   CHECK(run(f.wl(), eth(kRouter, kVmA, 0x0800) + ipv4("10.1.1.10", "10.9.9.9", 17, udp(1, 2, {}))).action == XDP_DROP);
@@ -338,4 +343,81 @@ TEST_CASE("the same MAC in two VRFs leads to each VRF's own destination") {
     CHECK(get32(r.out, 30) == ntohl(ip_be(dst)));
     CHECK(get32(r.out, 46) == vni << 8);
   }
+}
+
+namespace {
+// Neighbour advertisement for target from src with a target link-layer address option.
+Bytes ipv6_na(const char* src, const char* dst, const char* target, const pkt::Mac& tll, uint8_t flags = 0x20) {
+  auto t = v6(target);
+  Bytes icmp = {136, 0, 0, 0, flags, 0, 0, 0};
+  icmp.insert(icmp.end(), t.begin(), t.end());
+  icmp.push_back(2);
+  icmp.push_back(1);
+  icmp.insert(icmp.end(), tll.begin(), tll.end());
+  return ipv6(src, dst, 58, icmp);
+}
+}  // namespace
+
+TEST_CASE("source guard: a workload sends only from its own addresses and allowed pairs") {
+  Fixture f;
+  const pkt::Mac bcast{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  auto v4frame = [&](const pkt::Mac& smac, const char* src) {
+    return eth(kVmB, smac, 0x0800) + ipv4(src, "10.1.1.11", 17, udp(1000, 2000, Bytes(18, 0)));
+  };
+  auto v6frame = [&](const pkt::Mac& smac, const char* src) {
+    return eth(kVmB, smac, 0x86dd) + ipv6(src, "fd00::11", 17, udp(1000, 2000, Bytes(18, 0)), 64);
+  };
+  CHECK(run(f.wl(), v4frame(kVmA, "10.1.1.10")).action == XDP_REDIRECT);
+  CHECK(run(f.wl(), v6frame(kVmA, "fd00::10")).action == XDP_REDIRECT);
+  CHECK(run(f.wl(), v4frame(kVmA, "10.1.1.11")).action == XDP_DROP);  // B's address
+  CHECK(run(f.wl(), v6frame(kVmA, "fd00::11")).action == XDP_DROP);
+  CHECK(run(f.wl(), v4frame(kVmA, "0.0.0.0")).action == XDP_DROP);    // unspecified, but not DHCP
+  CHECK(f.count(VR_CNT_DROP_SRC_SPOOF) == 3);
+  // Link-local from the port's own MAC (modified EUI-64), not from anyone else's.
+  CHECK(run(f.wl(), v6frame(kVmA, "fe80::ff:fe00:a")).action == XDP_REDIRECT);
+  CHECK(run(f.wl(), v6frame(kVmA, "fe80::ff:fe00:b")).action == XDP_DROP);
+  CHECK(f.count(VR_CNT_DROP_SRC_SPOOF) == 4);
+  // :: only to multicast (DAD); then the usual multicast handling decides.
+  CHECK(run(f.wl(), v6frame(kVmA, "::")).action == XDP_DROP);
+  CHECK(f.count(VR_CNT_DROP_SRC_SPOOF) == 5);
+
+  // Allowed address pairs: a prefix with the port's MAC, a host with a MAC of its own.
+  f.dp.set_guard_pair(kIf, Prefix::parse("10.1.1.32/28"), vrfabric::Mac{});
+  const pkt::Mac kVip{0x00, 0x00, 0x5e, 0x00, 0x01, 0x07};
+  f.dp.set_guard_pair(kIf, Prefix::parse("fd00::77/128"), vrfabric::Mac(kVip));
+  CHECK(run(f.wl(), v4frame(kVmA, "10.1.1.40")).action == XDP_REDIRECT);
+  CHECK(run(f.wl(), v4frame(kVmA, "10.1.1.48")).action == XDP_DROP);  // just outside
+  CHECK(f.count(VR_CNT_DROP_SRC_SPOOF) == 6);
+  CHECK(run(f.wl(), v6frame(kVip, "fd00::77")).action == XDP_REDIRECT);
+  CHECK(run(f.wl(), v6frame(kVmA, "fd00::77")).action == XDP_DROP);   // the pair's MAC, not the port's
+  CHECK(run(f.wl(), v6frame(kVip, "fd00::10")).action == XDP_DROP);   // the pair's MAC only with its address
+  CHECK(f.count(VR_CNT_DROP_SPOOF) == 2);
+  f.dp.del_guard_pair(kIf, Prefix::parse("10.1.1.32/28"));
+  CHECK(run(f.wl(), v4frame(kVmA, "10.1.1.40")).action == XDP_DROP);
+  CHECK(f.dp.guard_counts().pairs == 1);
+  CHECK(f.dp.guard_counts().addrs == 2);
+
+  // ARP claims only the port's own address (or none: a probe).
+  f.host_route(kVrf, "10.1.1.11/32", kNhLocal, kVmB);
+  CHECK(run(f.wl(), eth(bcast, kVmA, 0x0806) + arp_request(kVmA, "10.1.1.10", "10.1.1.11")).action == XDP_TX);
+  CHECK(run(f.wl(), eth(bcast, kVmA, 0x0806) + arp_request(kVmA, "0.0.0.0", "10.1.1.11")).action == XDP_TX);
+  CHECK(run(f.wl(), eth(bcast, kVmA, 0x0806) + arp_request(kVmA, "10.1.1.11", "10.1.1.1")).action == XDP_DROP);
+  CHECK(run(f.wl(), eth(bcast, kVmA, 0x0806) + arp_request(kVmB, "10.1.1.10", "10.1.1.11")).action == XDP_DROP);
+  CHECK(f.count(VR_CNT_DROP_NEIGH_SPOOF) == 2);
+
+  // ND: an NA claims only the port's own targets with its own MAC; an NS carries its MAC.
+  CHECK(run(f.wl(), eth(kVmB, kVmA, 0x86dd) + ipv6_na("fd00::10", "fd00::11", "fd00::10", kVmA, 0x60)).action ==
+        XDP_REDIRECT);
+  CHECK(run(f.wl(), eth(kVmB, kVmA, 0x86dd) + ipv6_na("fd00::10", "fd00::11", "fd00::11", kVmA)).action == XDP_DROP);
+  CHECK(run(f.wl(), eth(kVmB, kVmA, 0x86dd) + ipv6_na("fd00::10", "fd00::11", "fd00::10", kVmB)).action == XDP_DROP);
+  CHECK(run(f.wl(), eth(kVmB, kVmA, 0x86dd) + ipv6_ns("fd00::10", "fd00::11", kVmB)).action == XDP_DROP);
+  Bytes ra = {134, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  CHECK(run(f.wl(), eth(kVmB, kVmA, 0x86dd) + ipv6("fe80::ff:fe00:a", "fe80::1", 58, ra)).action == XDP_DROP);
+  CHECK(f.count(VR_CNT_DROP_NEIGH_SPOOF) == 6);
+  // Behind a destination options header it is still neighbour discovery.
+  Bytes na = ipv6_na("fd00::10", "fd00::11", "fd00::11", kVmA);
+  Bytes dstopts = {58, 0, 1, 4, 0, 0, 0, 0};
+  Bytes wrapped = ipv6("fd00::10", "fd00::11", 60, dstopts + Bytes(na.begin() + 40, na.end()));
+  CHECK(run(f.wl(), eth(kVmB, kVmA, 0x86dd) + wrapped).action == XDP_DROP);
+  CHECK(f.count(VR_CNT_DROP_NEIGH_SPOOF) == 7);
 }

@@ -123,6 +123,24 @@ Groups build_groups(const Index& ix) {
     out.interfaces.push_back(std::move(ie));
   }
 
+  // Allowed address pairs are in their port's group, after every port's own addresses: a
+  // pair never displaces an address, and a prefix two ports share (VRRP) goes to the first.
+  for (const auto& [name, itf] : ix.interfaces) {
+    auto pairs = ix.allowed_pairs.find(name);
+    if (pairs == ix.allowed_pairs.end()) continue;
+    TagSet tags = effective_tags(ix, *itf);
+    std::vector<std::string> sgs = itf->security_groups;
+    std::sort(sgs.begin(), sgs.end());
+    sgs.erase(std::unique(sgs.begin(), sgs.end()), sgs.end());
+    for (const auto& p : pairs->second) {
+      uint32_t id = builder.group({p.addr.family, itf->network, tags, sgs, cidrs.containing(p.addr, p.len)});
+      auto& members = builder.epg(id).interfaces;
+      if (std::find(members.begin(), members.end(), name) == members.end()) members.push_back(name);
+      for (const auto& net : out.connected.at(itf->network))
+        installed.emplace(std::pair{ix.vrf.at(net), p}, Installed{id, name});
+    }
+  }
+
   // External groups: a referenced prefix's addresses are in it and in every referenced prefix
   // containing it, and in no more specific one (those have their own LPM entries).
   for (const auto& p : cidrs.all()) {

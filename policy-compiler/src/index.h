@@ -27,6 +27,7 @@ struct Index {
 
   std::map<std::string, uint32_t> vrf;                           // network -> VRF id
   std::map<std::string, std::vector<Address>> addresses;         // interface -> addresses
+  std::map<std::string, std::vector<Prefix>> allowed_pairs;      // interface -> allowed address pairs
   std::map<std::string, std::vector<Prefix>> group_prefixes;     // address-group -> prefixes
   // (security group, rule index) -> parsed remote_cidr, when the rule has one
   std::map<std::pair<std::string, size_t>, Prefix> sg_remote_cidr;

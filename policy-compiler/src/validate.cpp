@@ -176,6 +176,15 @@ void index_endpoints(Index& ix, const PolicyInput& in) {
         throw PolicyError(obj, "addresses", "address " + quoted(text) + " listed twice");
       addrs.push_back(p->addr);
     }
+    auto& pairs = ix.allowed_pairs[i.name];
+    for (const auto& text : i.allowed_pairs) {
+      bool host_bits = false;
+      auto p = parse_prefix(text, &host_bits);
+      if (!p || host_bits)
+        throw PolicyError(obj, "virtual_machine_interface_allowed_address_pairs",
+                          "malformed prefix " + quoted(text));
+      pairs.push_back(*p);
+    }
   }
 }
 

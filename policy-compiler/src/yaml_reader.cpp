@@ -275,6 +275,13 @@ class Reader {
          i.tags = o.ref_names("tag_refs");
          for (const char* k : {"mac_address", "host_id", "device_owner", "port_security_enabled", "disable_policy"})
            o.get(k);
+         o.each("virtual_machine_interface_allowed_address_pairs", [&](Obj pair, const std::string& field) {
+           Obj ip = pair.child(pair.get("ip"));
+           i.allowed_pairs.push_back(ip.str("ip_prefix", true) + "/" + ip.str("ip_prefix_len", true));
+           pair.get("mac");
+           pair.get("address_mode");
+           (void)field;
+         });
          in_.interfaces.push_back(std::move(i));
        }},
       {"instance-ip", [this](Obj& o, const std::string& n) {

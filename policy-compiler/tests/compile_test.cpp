@@ -302,3 +302,27 @@ TEST_CASE("a project's application policy set governs its own workloads only") {
   c = compile(in);
   CHECK(verdict(c, "q:green", "10.3.0.1", "10.3.0.2", TCP, 80) == Action::Deny);
 }
+
+TEST_CASE("allowed address pairs are in their port's endpoint group, in its VRF and connected ones") {
+  PolicyInput in = two_networks();
+  in.network_policies = {{"p:red-blue", {np_rule("p:red", "p:blue", Action::Pass, TCP, {{80, 80}})}}};
+  in.networks[0].policies = {{"p:red-blue", 1}};
+  in.networks[1].policies = {{"p:red-blue", 1}};
+  in.interfaces[0].allowed_pairs = {"10.1.0.200/32", "10.1.0.64/28"};
+  in.interfaces[1].allowed_pairs = {"10.1.0.200/32"};  // shared (VRRP): the first port by name keeps it
+  auto c = compile(in);
+  auto r1 = epg_of(c, "p:r1");
+  for (const char* a : {"10.1.0.200", "10.1.0.70"}) {
+    CAPTURE(a);
+    CHECK(evaluate(c, c.vrfs.at("p:red"), ip(a), ip("10.2.0.1"), TCP, 80).src_epg == r1);
+    CHECK(evaluate(c, c.vrfs.at("p:blue"), ip("10.2.0.1"), ip(a), TCP, 80).dst_epg == r1);
+    CHECK(verdict(c, "p:red", a, "10.2.0.1", TCP, 80) == Action::Pass);
+    CHECK(verdict(c, "p:red", a, "10.2.0.1", TCP, 81) == Action::Deny);
+  }
+  // A pair never takes a port's own address away.
+  in.interfaces[0].allowed_pairs = {"10.2.0.1/32"};
+  auto c2 = compile(in);
+  CHECK(evaluate(c2, c2.vrfs.at("p:red"), ip("10.1.0.1"), ip("10.2.0.1"), TCP, 80).dst_epg == epg_of(c2, "p:b1"));
+  in.interfaces[0].allowed_pairs = {"10.1.0.65/28"};
+  CHECK(rejection_of([&] { compile(in); }).find("virtual_machine_interface_allowed_address_pairs") != std::string::npos);
+}

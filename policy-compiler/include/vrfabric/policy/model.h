@@ -66,6 +66,7 @@ struct Interface {                        // virtual-machine-interface
   std::string workload;                   // may be empty
   std::string project;                    // empty: the fq_name's parent
   std::vector<std::string> addresses;     // instance-ip addresses, v4 and v6
+  std::vector<std::string> allowed_pairs; // allowed address pair prefixes: in the port's group too
   std::vector<std::string> tags;
   std::vector<std::string> security_groups;
 };
