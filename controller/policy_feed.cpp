@@ -63,13 +63,36 @@ bool owned_by(const json& obj, const std::string& kind, const std::string& proje
 
 // What one project's policy is compiled from on its own: its objects, global ones, and
 // the shared networks of others (which it may name) without their own policies.
+// A project's own objects keep no references into other projects (links the global
+// admin made): the project is judged on what it owns, and its problems never name
+// another project's objects.
+void drop_foreign_refs(json& o, const std::set<std::string>& foreign) {
+  for (auto& [k, v] : o.items())
+    if (k.size() > 5 && k.compare(k.size() - 5, 5, "_refs") == 0 && v.is_array()) {
+      json kept = json::array();
+      for (auto& e : v)
+        if (!e.is_object() || !e.contains("uuid") || !e["uuid"].is_string() || !foreign.count(e["uuid"].get<std::string>()))
+          kept.push_back(e);
+      v = std::move(kept);
+    }
+}
+
 Objects project_view(const Objects& all, const std::string& project) {
+  std::set<std::string> foreign;  // uuids of other projects' objects
+  for (auto& [kind, list] : all)
+    for (auto& o : list) {
+      auto owner = kind == "project" ? std::optional(o.value("uuid", "")) : owner_of(o);
+      if (owner && *owner != project) foreign.insert(o.value("uuid", ""));
+    }
   Objects out;
   for (auto& [kind, list] : all) {
     out[kind] = json::array();
     for (auto& o : list) {
       auto owner = kind == "project" ? std::optional(o.value("uuid", "")) : owner_of(o);
-      if (!owner || *owner == project) out[kind].push_back(o);
+      if (!owner || *owner == project) {
+        out[kind].push_back(o);
+        drop_foreign_refs(out[kind].back(), foreign);
+      }
       else if (kind == "virtual-network" && (o.value("is_shared", false) || o.value("router_external", false))) {
         json net = o;
         net.erase("network_policy_refs");

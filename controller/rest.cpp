@@ -181,6 +181,10 @@ httplib::Server::HandlerResponse RestApi::front_door(const httplib::Request& req
     // checked here for every route (the agent routes included) so that throttling
     // covers all of them.
     if (body || req.has_header("Authorization")) authenticate(req);
+    // Without a length httplib would read the body of a route that is not ours (or of
+    // no route) until the peer closes, holding the request for the body timeout.
+    if (!body && (req.method == "POST" || req.method == "PUT" || req.method == "PATCH"))
+      throw bad_request("request body is empty: " + req.method + " needs a Content-Length or a chunked body", "Content-Length");
   } catch (const ApiError& e) {
     metrics_.count("requests_refused");
     set_error(res, e);
@@ -428,6 +432,9 @@ void RestApi::install(httplib::Server& srv) {
   // request line) get the same JSON error shape as ours.
   srv.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    // httplib answers these without reading the request's body (a 414 or an unknown
+    // route): on a kept-alive connection that body would be parsed as the next request.
+    close_after_answer(res);
     auto* ctx = ConnectionServer::current_request();
     if (ctx && ctx->read_timed_out) res.status = 408;
     std::string msg = res.status == 413   ? "request body too large (limit " + std::to_string(limits_.max_body) + " bytes)"

@@ -80,7 +80,7 @@ struct TypeSpec {
 inline const std::vector<std::string>& meta_keys() {
   static const std::vector<std::string> k = {"uuid", "fq_name", "parent_type", "parent_uuid", "href",
                                              "revision", "created_at", "updated_at", "name",
-                                             "created_with_interface"};
+                                             "created_with_interface", "hidden_refs"};
   return k;
 }
 

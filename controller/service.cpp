@@ -40,6 +40,30 @@ json unwrap(const TypeSpec& t, const json& body) {
 
 ApiError from_schema(const SchemaError& e) { return bad_request(e.what(), e.field); }
 
+// null means "absent" in a body (the validator skips null values): it is never stored,
+// so readers of stored objects find a field either absent or of its type.
+void drop_nulls(json& v) {
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end();) {
+      if (it->is_null()) it = v.erase(it);
+      else drop_nulls(*it++);
+    }
+  } else if (v.is_array()) {
+    for (auto& e : v) drop_nulls(e);
+  }
+}
+
+// Keys the controller writes in its answers (back references, hidden reference counts)
+// are ignored on input, not stored.
+void drop_answer_keys(json& obj) {
+  for (auto it = obj.begin(); it != obj.end();) {
+    const std::string& k = it.key();
+    bool answer_only = k == "hidden_refs" || (k.size() > 10 && k.compare(k.size() - 10, 10, "_back_refs") == 0);
+    if (answer_only) it = obj.erase(it);
+    else ++it;
+  }
+}
+
 // The object of a create (partial=false) or update body, checked against the schema
 // before any lock is taken.
 json validated(const TypeSpec& t, const json& body, bool partial) {
@@ -125,6 +149,51 @@ ObjRow ConfigService::load_visible(Store& st, const TypeSpec* t, const std::stri
   return *row;
 }
 
+// References the global admin made from a project's object to another project's are
+// not shown to that project: they are dropped from the answer and counted per field
+// under "hidden_refs". Returns whether anything was hidden.
+bool ConfigService::hide_invisible_refs(Store& st, const TypeSpec& t, json& obj, const Principal& who) {
+  if (who.global_admin() || !obj.is_object()) return false;
+  json hidden = json::object();
+  for (auto& r : t.refs) {
+    auto it = obj.find(r.field);
+    if (it == obj.end() || !it->is_array()) continue;
+    json kept = json::array();
+    int64_t n = 0;
+    for (auto& e : *it) {
+      auto target = e.contains("uuid") && e["uuid"].is_string() ? st.head(e["uuid"].get<std::string>()) : std::nullopt;
+      if (target && who.can_read(target->project)) kept.push_back(e);
+      else ++n;
+    }
+    if (n) {
+      *it = std::move(kept);
+      hidden[r.field] = n;
+    }
+  }
+  if (hidden.empty()) return false;
+  obj["hidden_refs"] = std::move(hidden);
+  return true;
+}
+
+// A reference list the caller replaces keeps the entries it cannot see: a tenant can
+// neither see nor remove what the global admin linked to its object.
+void ConfigService::keep_invisible_refs(const TypeSpec& t, const json& old, json& patch, json& ref_uuids,
+                                        const Principal& who) {
+  for (auto& r : t.refs) {
+    if (!ref_uuids.contains(r.field)) continue;
+    if (!who.global_admin() && old.contains(r.field))
+      for (auto& e : old[r.field]) {
+        auto target = st_.head(e.value("uuid", ""));
+        if (target && who.can_read(target->project)) continue;
+        if (!patch.contains(r.field) || patch[r.field].is_null()) patch[r.field] = json::array();
+        patch[r.field].push_back(e);
+        ref_uuids[r.field].push_back(e.value("uuid", ""));
+      }
+    // An emptied list (or null) removes the field from the stored object.
+    if (ref_uuids[r.field].empty()) patch[r.field] = nullptr;
+  }
+}
+
 json ConfigService::with_meta(ObjRow row) {
   json j = std::move(row.body);
   j["href"] = "/" + row.type + "/" + row.uuid;
@@ -181,9 +250,12 @@ void ConfigService::persist(ObjRow& row, const char* op, const json& ref_uuids) 
 json ConfigService::create(const TypeSpec& t, const json& body, const Principal& who, CreateOptions opts) {
   json obj = validated(t, body, false);
   obj.erase("created_with_interface");  // set by the controller only (see vmi_after_create)
+  drop_nulls(obj);
+  drop_answer_keys(obj);
   json out = mutate([&] {
     json extra = json::object();
     json created = create_locked(t, std::move(obj), who, opts, extra);
+    hide_invisible_refs(st_, t, created, who);
     json out = {{t.name, created}};
     for (auto& [k, v] : extra.items()) out[k] = v;
     return out;
@@ -264,16 +336,26 @@ json ConfigService::create_locked(const TypeSpec& t, json obj, const Principal& 
 
 json ConfigService::update(const TypeSpec& t, const std::string& uuid, const json& body, const Principal& who) {
   json patch = validated(t, body, true);
+  drop_answer_keys(patch);
+  for (auto& [k, v] : patch.items()) drop_nulls(v);  // a top-level null removes the field
   json out = mutate([&] {
     ObjRow old = load_visible(st_, &t, uuid, who);
     if (!who.can_write(old.project, t.name == "project")) throw forbidden("token may not modify " + t.name + " " + old.fq);
     for (const char* k : {"uuid", "fq_name", "parent_type", "parent_uuid"}) {
       if (!patch.contains(k)) continue;
-      json mine = k == std::string("fq_name") ? json(Schema::fq_from_json(patch[k], k)) : patch[k];
+      json mine = patch[k];
+      if (k == std::string("fq_name")) {
+        try {
+          mine = Schema::fq_from_json(patch[k], k);
+        } catch (const SchemaError& e) {
+          throw from_schema(e);
+        }
+      }
       if (mine != old.body.value(k, json())) throw bad_request(std::string("field '") + k + "' cannot be changed", k);
     }
-    for (const char* k : {"revision", "created_at", "updated_at", "href"}) patch.erase(k);
+    for (const char* k : {"revision", "created_at", "updated_at", "href", "hidden_refs"}) patch.erase(k);
     json ref_uuids = resolve_refs(t, patch, who);
+    keep_invisible_refs(t, old.body, patch, ref_uuids, who);
     json merged = old.body;
     for (auto& [k, v] : patch.items()) {
       if (v.is_null()) merged.erase(k);
@@ -288,7 +370,9 @@ json ConfigService::update(const TypeSpec& t, const std::string& uuid, const jso
     ObjRow row = old;
     row.body = std::move(merged);
     persist(row, "update", ref_uuids);
-    return json{{t.name, with_meta(std::move(row))}};
+    json view = with_meta(std::move(row));
+    hide_invisible_refs(st_, t, view, who);
+    return json{{t.name, std::move(view)}};
   });
   audit("update", t.name, out[t.name], who);
   return out;
@@ -306,14 +390,14 @@ json ConfigService::remove(const TypeSpec& t, const std::string& uuid, const Pri
       hooks->before_delete(ctx);
     }
     json gone = {{"uuid", uuid}, {"fq_name", split_fq(row.fq)}};
-    gone["revision"] = remove_locked(std::move(row));
+    gone["revision"] = remove_locked(std::move(row), &who);
     return gone;
   });
   audit("delete", t.name, out, who);
   return out;
 }
 
-int64_t ConfigService::remove_locked(ObjRow row) {
+int64_t ConfigService::remove_locked(ObjRow row, const Principal* who) {
   auto kids = st_.children(row.uuid, 20);
   if (!kids.empty()) {
     json list = json::array();
@@ -321,15 +405,26 @@ int64_t ConfigService::remove_locked(ObjRow row) {
     throw conflict(row.type + " " + row.fq + " still has children, e.g. " + kids[0].type + " " + kids[0].fq, "",
                    {{"children", list}});
   }
-  auto refs = st_.referrers(row.uuid, 20);
+  // Referrers in projects the caller cannot see (references the global admin made
+  // across projects) are counted, never named.
+  auto refs = st_.referrers(row.uuid, 1000);
   if (!refs.empty()) {
     json list = json::array();
     std::string names;
+    int64_t others = 0;
     for (auto& r : refs) {
+      auto from = st_.head(r.from_uuid);
+      if (who && (!from || !who->can_read(from->project))) { ++others; continue; }
+      if (list.size() >= 20) continue;
       list.push_back({{"type", r.from_type}, {"fq_name", r.from_fq}, {"uuid", r.from_uuid}, {"field", r.field}});
       if (names.size() < 300) names += (names.empty() ? "" : ", ") + r.from_type + " " + r.from_fq;
     }
-    throw conflict(row.type + " " + row.fq + " is still referenced by " + names, "", {{"referrers", list}});
+    json details = {{"referrers", list}};
+    if (others) {
+      details["other_referrers"] = others;
+      names += (names.empty() ? "" : " and ") + std::to_string(others) + " object(s) of other projects";
+    }
+    throw conflict(row.type + " " + row.fq + " is still referenced by " + names, "", details);
   }
   for (auto& [pool, addr] : st_.release_owner(row.uuid))
     if (auto ip = parse_ip(addr)) alloc_.released(pool, *ip);
@@ -344,6 +439,7 @@ json ConfigService::read(const TypeSpec& t, const std::string& uuid, const Princ
   Store& st = reader();
   ObjRow row = load_visible(st, &t, uuid, who);
   json j = with_meta(row);
+  hide_invisible_refs(st, t, j, who);
   if (back_refs) {
     for (auto& r : st.referrers(uuid, 1000)) {
       auto from = st.get(r.from_uuid);
@@ -360,27 +456,35 @@ json ConfigService::list(const TypeSpec& t, const ListParams& p, const Principal
   ListQuery q;
   q.type = t.name;
   q.parent_uuid = p.parent_id;
+  // A filter naming another project's object answers exactly as one naming nothing:
+  // the project is checked first (400 either way), a parent the caller cannot see
+  // lists nothing, like a parent that does not exist.
+  if (p.project) {
+    auto u = schema::Schema::valid_uuid(*p.project) ? std::optional(*p.project) : st.uuid_by_fq("project", *p.project);
+    auto row = u ? st.head(*u) : std::nullopt;
+    if (!row || row->type != "project" || !who.can_read(row->project))
+      throw bad_request("project " + *p.project + " does not exist", "project");
+    q.project = *u;
+  }
   if (p.parent_fq_name) {
     // Any of the allowed parent types with that name (there is at most one per type).
     for (auto& pt : t.parents)
       if (!pt.empty())
-        if (auto u = st.uuid_by_fq(pt, *p.parent_fq_name)) q.parent_uuid = *u;
+        if (auto row = st.head_by_fq(pt, *p.parent_fq_name); row && who.can_read(row->project)) q.parent_uuid = row->uuid;
     if (!q.parent_uuid) return {{t.plural, json::array()}};
   }
   q.fq = p.fq_name;
   q.tag_name = p.tag;
-  if (p.project) {
-    auto u = schema::Schema::valid_uuid(*p.project) ? std::optional(*p.project) : st.uuid_by_fq("project", *p.project);
-    if (!u) throw bad_request("project " + *p.project + " does not exist", "project");
-    q.project = *u;
-  }
   if (!who.global_admin()) q.visible_project = *who.project;
   q.after_id = p.marker;
   q.limit = p.limit;
   json items = json::array();
   auto rows = st.list(q);
   for (auto& [id, row] : rows) {
-    if (p.detail) items.push_back(with_meta(std::move(row)));
+    if (p.detail) {
+      items.push_back(with_meta(std::move(row)));
+      hide_invisible_refs(st, t, items.back(), who);
+    }
     else items.push_back({{"uuid", row.uuid}, {"fq_name", split_fq(row.fq)}, {"href", "/" + row.type + "/" + row.uuid}});
   }
   json out = {{t.plural, std::move(items)}};
@@ -398,10 +502,10 @@ json ConfigService::fq_name_to_id(const std::string& type, const json& fq, const
     throw from_schema(e);
   }
   Store& st = reader();
-  auto u = st.uuid_by_fq(t->name, name);
-  if (!u) throw not_found(t->name + " " + name + " not found");
-  load_visible(st, t, *u, who);
-  return {{"uuid", *u}};
+  auto row = st.head_by_fq(t->name, name);
+  // The same answer whether the name is another project's or nobody's.
+  if (!row || !who.can_read(row->project)) throw not_found(t->name + " " + name + " not found");
+  return {{"uuid", row->uuid}};
 }
 
 json ConfigService::id_to_fq_name(const std::string& uuid, const Principal& who) {
@@ -545,7 +649,13 @@ WatchBatch ConfigService::changes_since(int64_t rev, int limit, const Principal&
   }
   for (auto& c : st.changes_since(rev, limit)) {
     b.scanned_to = c.rev;
-    if (who.can_read(c.project)) b.changes.push_back(std::move(c));
+    if (!who.can_read(c.project)) continue;
+    if (!who.global_admin())
+      if (auto* t = Schema::get().find(c.type)) {
+        json body = json::parse(c.body);
+        if (hide_invisible_refs(st, *t, body, who)) c.body = body.dump();
+      }
+    b.changes.push_back(std::move(c));
   }
   return b;
 }

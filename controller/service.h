@@ -76,7 +76,8 @@ class ConfigService {
   int64_t default_asn() const { return settings_.default_asn; }
   json create_locked(const TypeSpec& t, json obj, const Principal& who, const CreateOptions& opts, json& extra);
   // Deletes a loaded row unless children or referrers remain (409); returns the revision.
-  int64_t remove_locked(ObjRow row);
+  // With `who`, a 409 names only the referrers it can see and counts the others.
+  int64_t remove_locked(ObjRow row, const Principal* who = nullptr);
   // Subnet plans of a network at a given revision, parsed once (every port create
   // allocates from them). Dropped when a transaction rolls back.
   const std::vector<SubnetPlan>& network_subnets(const std::string& vn_uuid, int64_t revision,
@@ -91,6 +92,8 @@ class ConfigService {
   Store& reader();
   json resolve_refs(const TypeSpec& t, json& obj, const Principal& who);
   json with_meta(ObjRow row);
+  bool hide_invisible_refs(Store& st, const TypeSpec& t, json& obj, const Principal& who);
+  void keep_invisible_refs(const TypeSpec& t, const json& old, json& patch, json& ref_uuids, const Principal& who);
   void persist(ObjRow& row, const char* op, const json& ref_uuids);
   void trim_change_log();
   void audit(const char* op, const std::string& type, const json& obj, const Principal& who);
