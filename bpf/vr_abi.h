@@ -233,10 +233,7 @@ struct vr_guard_addr_key {   /* hash: a port's own address -> VR_GUARD_PRESENT *
 
 struct vr_guard_pair_key {   /* LPM: an allowed address pair of a port */
 	__u32 prefixlen;     /* 64 + prefix length: ifindex, family and pad always match whole */
-	__u32 ifindex;
-	__u8 family;
-	__u8 pad[3];
-	__u8 addr[16];
+	struct vr_guard_addr_key addr;
 };
 
 struct vr_guard_pair {

@@ -47,21 +47,17 @@ static __always_inline const __u8 *vr_guard_mac_of(__u32 ifindex, const struct v
 						   const void *addr)
 {
 	struct vr_guard_addr_key k = {.ifindex = ifindex, .family = family};
-	struct vr_guard_pair_key pk = {.ifindex = ifindex, .family = family};
 
 	if (family == 4) {
 		__builtin_memcpy(k.addr, addr, 4);
-		__builtin_memcpy(pk.addr, addr, 4);
-		pk.prefixlen = 64 + 32;
 	} else {
 		__builtin_memcpy(k.addr, addr, 16);
-		__builtin_memcpy(pk.addr, addr, 16);
-		pk.prefixlen = 64 + 128;
 		if (vr_is_gateway_ll(k.addr, ifc->mac)) /* the same EUI-64 rule, for the port's MAC */
 			return ifc->mac;
 	}
 	if (bpf_map_lookup_elem(&vr_guard_addrs, &k))
 		return ifc->mac;
+	struct vr_guard_pair_key pk = {.prefixlen = 64 + (family == 4 ? 32 : 128), .addr = k};
 	struct vr_guard_pair *pair = bpf_map_lookup_elem(&vr_guard_pairs, &pk);
 	if (!pair)
 		return 0;

@@ -37,6 +37,26 @@ void erase(bpf_map* map, const K& key, const char* what) {
   if (rc < 0 && errno != ENOENT) check(rc, what);
 }
 
+// Every key of a map, in the kernel's order (a snapshot: entries written meanwhile may be missed).
+template <typename Key, typename Fn>
+void for_each_key(bpf_map* map, Fn&& fn) {
+  int fd = bpf_map__fd(map);
+  Key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    fn(next);
+    key = next;
+    prev = &key;
+  }
+}
+
+// The family and address of an exact-match key (IPv4 in the first 4 of 16 bytes).
+template <typename Key>
+void put_address(Key& k, const Prefix& p) {
+  k.family = p.family == AF_INET ? 4 : 6;
+  std::memcpy(k.addr, p.addr.data(), p.family == AF_INET ? 4 : 16);
+}
+
 vr_fib4_key fib4_key(uint32_t vrf, const Prefix& p) {
   vr_fib4_key k{};
   k.prefixlen = 32 + p.len;
@@ -194,8 +214,7 @@ namespace {
 vr_epg_host_key host_key(uint32_t vrf, const Prefix& p) {
   vr_epg_host_key k{};
   k.vrf = vrf;
-  k.family = p.family == AF_INET ? 4 : 6;
-  std::memcpy(k.addr, p.addr.data(), p.family == AF_INET ? 4 : 16);
+  put_address(k, p);
   return k;
 }
 }  // namespace
@@ -236,14 +255,10 @@ void Datapath::del_rule(const vr_rule_key& key) { erase(skel_->maps.vr_rules, ke
 std::vector<std::pair<vr_flow_key, vr_flow>> Datapath::flows() const {
   std::vector<std::pair<vr_flow_key, vr_flow>> out;
   int fd = bpf_map__fd(skel_->maps.vr_flows);
-  vr_flow_key key{}, next{};
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+  for_each_key<vr_flow_key>(skel_->maps.vr_flows, [&](const vr_flow_key& k) {
     vr_flow f{};
-    if (bpf_map_lookup_elem(fd, &next, &f) == 0) out.emplace_back(next, f);
-    key = next;
-    prev = &key;
-  }
+    if (bpf_map_lookup_elem(fd, &k, &f) == 0) out.emplace_back(k, f);
+  });
   return out;
 }
 
@@ -253,30 +268,18 @@ namespace {
 vr_guard_addr_key guard_addr_key(uint32_t ifindex, const Prefix& p) {
   vr_guard_addr_key k{};
   k.ifindex = ifindex;
-  k.family = p.family == AF_INET ? 4 : 6;
-  std::memcpy(k.addr, p.addr.data(), p.family == AF_INET ? 4 : 16);
+  put_address(k, p);
   return k;
 }
 
 vr_guard_pair_key guard_pair_key(uint32_t ifindex, const Prefix& p) {
-  vr_guard_pair_key k{};
-  k.prefixlen = 64u + p.len;
-  k.ifindex = ifindex;
-  k.family = p.family == AF_INET ? 4 : 6;
-  std::memcpy(k.addr, p.addr.data(), p.family == AF_INET ? 4 : 16);
-  return k;
+  return {64u + p.len, guard_addr_key(ifindex, p)};
 }
 
-size_t count_entries(bpf_map* map, size_t key_size) {
-  int fd = bpf_map__fd(map);
-  std::vector<uint8_t> key(key_size), next(key_size);
-  const void* prev = nullptr;
+template <typename Key>
+size_t count_entries(bpf_map* map) {
   size_t n = 0;
-  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
-    ++n;
-    key = next;
-    prev = key.data();
-  }
+  for_each_key<Key>(map, [&](const Key&) { ++n; });
   return n;
 }
 }  // namespace
@@ -298,28 +301,23 @@ void Datapath::del_guard_pair(uint32_t ifindex, const Prefix& p) {
   erase(skel_->maps.vr_guard_pairs, guard_pair_key(ifindex, p), "deleting an allowed address pair");
 }
 Datapath::GuardCounts Datapath::guard_counts() const {
-  return {count_entries(skel_->maps.vr_guard_addrs, sizeof(vr_guard_addr_key)),
-          count_entries(skel_->maps.vr_guard_pairs, sizeof(vr_guard_pair_key))};
+  return {count_entries<vr_guard_addr_key>(skel_->maps.vr_guard_addrs),
+          count_entries<vr_guard_pair_key>(skel_->maps.vr_guard_pairs)};
 }
 
 std::vector<FibEntry> Datapath::routes() const {
   std::vector<FibEntry> out;
   auto walk = [&](bpf_map* map, auto key, int family) {
     int fd = bpf_map__fd(map);
-    decltype(key) next{};
-    const void* prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    for_each_key<decltype(key)>(map, [&](const auto& k) {
       FibEntry e{};
-      if (bpf_map_lookup_elem(fd, &next, &e.fwd) == 0) {
-        e.vrf = next.vrf;
-        e.prefix.family = family;
-        e.prefix.len = static_cast<uint8_t>(next.prefixlen - 32);
-        std::memcpy(e.prefix.addr.data(), &next.addr, sizeof next.addr);
-        out.push_back(e);
-      }
-      key = next;
-      prev = &key;
-    }
+      if (bpf_map_lookup_elem(fd, &k, &e.fwd) != 0) return;
+      e.vrf = k.vrf;
+      e.prefix.family = family;
+      e.prefix.len = static_cast<uint8_t>(k.prefixlen - 32);
+      std::memcpy(e.prefix.addr.data(), &k.addr, sizeof k.addr);
+      out.push_back(e);
+    });
   };
   walk(skel_->maps.vr_fib4, vr_fib4_key{}, AF_INET);
   walk(skel_->maps.vr_fib6, vr_fib6_key{}, AF_INET6);
