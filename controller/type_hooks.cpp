@@ -210,6 +210,11 @@ void check_allowed_pairs(HookContext& c) {
   std::vector<SubnetPlan> subnets;
   if (c.obj.contains("virtual_network_refs") && !c.obj["virtual_network_refs"].empty()) {
     auto vn = c.svc.store().get(c.obj["virtual_network_refs"][0].value("uuid", ""));
+    // In a network another project shares, the other ports' addresses are not this
+    // project's to claim, nor can it see which they are: no pairs there at all.
+    if (vn && vn->project != owner_of(c.obj))
+      throw bad_request("field '" + field + "': allowed address pairs are only for ports in their own project's networks",
+                        field);
     if (vn) subnets = subnets_of(vn->body);
   }
   auto& pairs = c.obj[field];

@@ -214,5 +214,26 @@ class TenantIsolation(unittest.TestCase):
         wait_for("B's workloads to pass again", lambda: e2e.ping("b1", "10.52.0.21", count=1))
 
 
+    def test_5_no_allowed_pairs_in_another_project_s_network(self):
+        # Even a port the global admin puts in A's (shared) network for B may not claim extra
+        # addresses there: they could be A's workloads', which B cannot see.
+        a_uuid = must(e2e.rest("POST", "/fqname-to-id", {"type": "virtual-network", "fq_name": net("a")},
+                               token["a"]))["uuid"]
+        must(e2e.rest("PUT", f"/virtual-network/{a_uuid}", {"virtual-network": {"is_shared": True}}, token["a"]))
+        field = "virtual_machine_interface_allowed_address_pairs"
+        try:
+            status, body = create(None, "virtual-machine-interface", "virtual-machine-interfaces", {
+                "fq_name": [D, project("b"), "in-shared"], "host_id": "node-1", "virtual_network_refs": [{"to": net("a")}],
+                field: [{"ip": {"ip_prefix": "10.51.0.10", "ip_prefix_len": 32}}]})
+            self.assertEqual((status, body["error"]["field"]), (400, field), body)
+            # A pair in its own network is still B's to set (positive control).
+            own = {"fq_name": [D, project("b"), "own-pair"], "host_id": "node-1", "virtual_network_refs": [{"to": net("b")}],
+                   field: [{"ip": {"ip_prefix": "10.52.0.200", "ip_prefix_len": 32}}]}
+            uuid = must(create("b", "virtual-machine-interface", "virtual-machine-interfaces", own))[
+                "virtual-machine-interface"]["uuid"]
+            must(e2e.rest("DELETE", f"/virtual-machine-interface/{uuid}", token=token["b"]))
+        finally:
+            must(e2e.rest("PUT", f"/virtual-network/{a_uuid}", {"virtual-network": {"is_shared": False}}, token["a"]))
+
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])
