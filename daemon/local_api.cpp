@@ -300,14 +300,14 @@ struct LocalApiServer::Connection {
 
 namespace {
 
+std::string error_line(const std::string& why) { return json{{"ok", false}, {"error", why}}.dump() + "\n"; }
+
 // A refused client is told so and not kept a moment longer: no read, no buffer.
 void refuse(int fd, const std::string& why) {
-  std::string out = json{{"ok", false}, {"error", why}}.dump() + "\n";
+  std::string out = error_line(why);
   (void)!send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   close(fd);
 }
-
-std::string error_line(const std::string& why) { return json{{"ok", false}, {"error", why}}.dump() + "\n"; }
 
 constexpr auto kDrainTime = std::chrono::seconds(5);
 constexpr int kBacklog = 128;
